@@ -1,0 +1,404 @@
+"""The ``storydesk`` command: parse arguments, call the API, print.
+
+No logic lives here: every command is a call into ``storydesk.api`` or
+``storydesk.pipeline``; library errors become one clean line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from storydesk.config import Settings
+from storydesk.errors import StorydeskError
+
+app = typer.Typer(
+    help="storydesk: turn a stream of news articles into verified, cited stories.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+eval_app = typer.Typer(help="Score storydesk against labelled data.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class _State:
+    db: str = "storydesk.db"
+    overrides: tuple[str, ...] = ()
+
+    def settings(self) -> Settings:
+        return Settings().with_overrides(list(self.overrides))
+
+
+state = _State()
+
+
+@app.callback()
+def _root(
+    db: Annotated[str, typer.Option("--db", envvar="STORYDESK_DB", help="SQLite database file of the desk.")] = (
+        "storydesk.db"
+    ),
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a setting, e.g. --set cluster.threshold=0.6 (see `settings`)."),
+    ] = None,
+) -> None:
+    state.db = db
+    state.overrides = tuple(set_ or ())
+
+
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except StorydeskError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+
+
+def _desk() -> Any:
+    from storydesk.api import Desk
+
+    return Desk.open(state.db, state.settings())
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Any]:
+    """A rich progress bar on a terminal; silence in pipes."""
+    if not err.is_terminal:
+        yield lambda stage, done, total: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    tasks: dict[str, Any] = {}
+    with Progress(
+        TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    ) as bar:
+
+        def report(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield report
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Records of a JSONL file; a broken line is an error naming its line."""
+    from storydesk.errors import InputError, MalformedInput
+
+    records = []
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(str(path), exc.strerror or str(exc)) from exc
+    with handle:
+        for n, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise MalformedInput(str(path), f"invalid JSON: {exc.msg}", line=n) from exc
+            if not isinstance(record, dict):
+                raise MalformedInput(str(path), "expected a JSON object", line=n)
+            records.append(record)
+    return records
+
+
+def _write_jsonl(rows: list[dict[str, Any]], target: Path | None) -> None:
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    if target is None:
+        sys.stdout.write(text)
+    else:
+        target.write_text(text, encoding="utf-8")
+
+
+# --- the desk ----------------------------------------------------------------------
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders (read recursively) or globs.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Ingest articles: .txt, .html/.htm, .jsonl/.json, RSS/Atom feeds, WARC archives.
+
+    Exit code 0 when everything was read, 1 when something was skipped (listed with its reason).
+    """
+    with _errors(), _desk() as desk, _progress() as report:
+        summary = desk.ingest(paths, progress=report)
+    if as_json:
+        _print_json(summary.to_dict())
+    else:
+        out.print(
+            f"{summary.files} files, {summary.documents} documents: {summary.added} added, "
+            f"{summary.already_stored} already stored, {summary.duplicates} duplicates, "
+            f"{len(summary.rejected)} skipped; {summary.stories} stories ({summary.new_stories} new)"
+        )
+        for rejection in summary.rejected:
+            err.print(f"[yellow]skipped[/yellow] {escape(str(rejection))}")
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def stories(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False) -> None:
+    """List stories: id, date, article count, origin count, headline."""
+    from storydesk.api import story_summary
+
+    with _errors(), _desk() as desk:
+        rows = [story_summary(s) for s in desk.stories()]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(box=None, pad_edge=False)
+    for col in ("id", "date", "articles", "origins", "headline"):
+        table.add_column(col)
+    for r in rows:
+        span = r["first_published"] or "-"
+        if r["last_published"] and r["last_published"] != r["first_published"]:
+            span += f"..{r['last_published']}"
+        table.add_row(r["id"], span, str(r["article_count"]), str(r["origin_count"]), escape(r["headline"]))
+    out.print(table)
+
+
+@app.command()
+def show(
+    story_id: Annotated[str | None, typer.Argument(help="Story id (see `stories`).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text, md, json or html.")] = "text",
+    all_: Annotated[bool, typer.Option("--all", help="Show every story.")] = False,
+) -> None:
+    """Print a story's cited brief: facts with statuses, quotes, people, places, sources."""
+    if fmt not in {"text", "md", "json", "html"}:
+        err.print(f"[red]error:[/red] unknown format {escape(fmt)!r}: use text, md, json or html")
+        raise typer.Exit(2)
+    if not all_ and story_id is None:
+        err.print("[red]error:[/red] give a STORY_ID or --all")
+        raise typer.Exit(2)
+    with _errors(), _desk() as desk:
+        ids = [s.id for s in desk.stories()] if all_ else [story_id]
+        rendered = [desk.render(i, fmt) for i in ids]
+    if fmt == "json" and all_:
+        sys.stdout.write("[" + ",\n".join(rendered) + "]\n")
+    else:
+        sys.stdout.write("\n\n".join(r.rstrip("\n") for r in rendered) + "\n")
+
+
+@app.command()
+def articles(
+    story: Annotated[str | None, typer.Option("--story", help="Only this story's articles.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """List articles with outlet, date, wire origin and story."""
+    from storydesk.api import article_summary
+
+    with _errors(), _desk() as desk:
+        rows = [article_summary(a, desk.story_of(a.id), desk.wire_origin(a.id)) for a in desk.articles(story)]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(box=None, pad_edge=False)
+    for col in ("id", "date", "outlet", "origin", "story", "title"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r["id"],
+            r["published"] or "-",
+            escape(r["outlet"] or "-"),
+            r["wire_origin"] or "-",
+            r["story"] or "-",
+            escape((r["title"] or "")[:90]),
+        )
+    out.print(table)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words or an SQLite FTS5 query.")],
+    limit: Annotated[int, typer.Option(help="Most hits to show.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """Full-text search over article titles and text (SQLite FTS5, BM25 ranking)."""
+    with _errors(), _desk() as desk:
+        hits = desk.search(query, limit)
+    rows = [
+        {"id": h.article.id, "story": h.story_id, "title": h.article.title, "rank": h.rank, "snippet": h.snippet}
+        for h in hits
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    for r in rows:
+        out.print(f"[bold]{r['id']}[/bold] ({r['story'] or '-'}) {escape(r['title'] or '')}")
+        out.print(f"    {escape(r['snippet'])}")
+    if not rows:
+        err.print("no matches")
+
+
+@app.command()
+def why(
+    article_id: Annotated[str, typer.Argument(help="Article id (see `articles`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Explain why an article joined its story: similarity, shared entities/numbers, time gap, runner-up."""
+    with _errors(), _desk() as desk:
+        data = desk.why(article_id)
+    if as_json:
+        _print_json(data)
+        return
+    for key, value in data.items():
+        out.print(f"{key:>16}: {escape(str(value))}")
+
+
+@app.command()
+def rejections(limit: Annotated[int, typer.Option(help="Most rows to show.")] = 50) -> None:
+    """List inputs that ingest skipped, with path, line and reason."""
+    with _errors(), _desk() as desk:
+        for r in desk.rejections(limit):
+            out.print(escape(str(r)))
+
+
+@app.command("settings")
+def settings_cmd() -> None:
+    """List every setting with its current value and help (change one with --set)."""
+    for name, value, text in state.settings().describe():
+        out.print(f"[bold]{name}[/bold] = {escape(repr(value))}\n    {escape(text)}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the web UI and the JSON API over this desk."""
+    import uvicorn
+
+    from storydesk.web import create_app
+
+    with _errors():
+        application = create_app(state.db, state.settings())
+    uvicorn.run(application, host=host, port=port)
+
+
+# --- stateless commands ----------------------------------------------------------------
+
+
+@app.command()
+def cluster(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT.jsonl", help="Articles, one JSON object a line.")],
+    out_path: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Cluster a JSONL file into stories without a database: one {"id", "story"} line per input, in order."""
+    from storydesk.pipeline import cluster_records
+
+    with _errors():
+        records = _read_jsonl(input_path)
+        pairs = cluster_records(records, state.settings(), origin=str(input_path))
+    _write_jsonl([{"id": i, "story": s} for i, s in pairs], out_path)
+
+
+@app.command()
+def extract(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT.jsonl", help="Articles, one JSON object a line.")],
+    out_path: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Extract entities, quantities, dates and quotes; offsets index each input `text` exactly."""
+    from storydesk.pipeline import extract_records
+
+    with _errors():
+        rows = extract_records(_read_jsonl(input_path), state.settings())
+    _write_jsonl(rows, out_path)
+
+
+# --- evaluation ---------------------------------------------------------------------------
+
+
+@eval_app.command("clusters")
+def eval_clusters(
+    gold_path: Annotated[Path, typer.Argument(metavar="GOLD.jsonl", help="Articles with a gold story label.")],
+    label: Annotated[str, typer.Option(help="Field holding the gold story label.")] = "gold",
+    ecbplus: Annotated[
+        bool, typer.Option("--ecbplus", help="Input is ECB+ (ecbplus_train_dev.jsonl): gold = subtopic.")
+    ] = False,
+    split: Annotated[str | None, typer.Option(help="With --ecbplus: train or dev.")] = None,
+    baseline: Annotated[bool, typer.Option(help="Also score the TF-IDF + average-linkage baseline.")] = False,
+) -> None:
+    """Cluster a labelled JSONL and print B-cubed P/R/F1, pairwise F1 and story counts."""
+    from storydesk.evaluate import clusters as ev
+    from storydesk.pipeline import cluster_records
+
+    settings = state.settings()
+
+    def assign(records: list[dict[str, Any]]) -> dict[str, str]:
+        return {str(i): str(s) for i, s in cluster_records(records, settings, origin=str(gold_path))}
+
+    with _errors():
+        records = ev.ecbplus_records(gold_path, split) if ecbplus else ev.load_gold_jsonl(gold_path, label)
+        report = ev.evaluate_clusters(records, assign, settings.cluster, baseline=baseline)
+    out.print(report.format())
+
+
+@eval_app.command("quotes")
+def eval_quotes(
+    data_dir: Annotated[Path, typer.Argument(metavar="DIR", help="PolNeAR split: text/ and attributions/.")],
+    limit: Annotated[int | None, typer.Option(help="Score only the first N articles.")] = None,
+) -> None:
+    """Score quote/attribution extraction against PolNeAR brat annotations."""
+    from storydesk.evaluate import quotes as ev
+    from storydesk.extract import Extractor
+
+    settings = state.settings()
+    with _errors():
+        report = ev.evaluate_quotes(data_dir, Extractor(settings.extract, settings.models), limit=limit)
+    out.print(report.format())
+
+
+@eval_app.command("wire")
+def eval_wire(
+    metadata: Annotated[Path, typer.Argument(metavar="METADATA.tsv", help="PolNeAR metadata.tsv.")],
+    text_dir: Annotated[Path, typer.Argument(metavar="DIR", help="Folder of article texts (e.g. dev/text).")],
+) -> None:
+    """Score wire-origin detection against PolNeAR's `wire` column."""
+    from storydesk.evaluate import wire as ev
+
+    with _errors():
+        report = ev.evaluate_wire(metadata, text_dir)
+    out.print(report.format())
+
+
+@eval_app.command("html")
+def eval_html(
+    data_dir: Annotated[Path, typer.Argument(metavar="DIR", help="article-extraction-benchmark folder.")],
+    limit: Annotated[int | None, typer.Option(help="Score only the first N pages.")] = None,
+) -> None:
+    """Score HTML main-text extraction (F1 over word 4-gram shingles)."""
+    from storydesk.evaluate import html as ev
+
+    with _errors():
+        report = ev.evaluate_html(data_dir, limit=limit)
+    out.print(report.format())
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

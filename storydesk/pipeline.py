@@ -1,0 +1,284 @@
+"""Wires the stages together; the only module that knows their order.
+
+read -> clean -> dedup (+ wire origin) -> extract -> featurize -> cluster -> stories.
+
+Nothing here touches the store: ``storydesk.api.Desk`` persists what these
+functions return, and the stateless commands (``storydesk cluster``,
+``storydesk extract``) print it. Both paths call the same functions, so the
+same input gives the same stories either way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from storydesk import clean as clean_stage
+from storydesk import cluster as cluster_stage
+from storydesk import dedup as dedup_stage
+from storydesk import extract as extract_stage
+from storydesk import ingest as ingest_stage
+from storydesk.config import Settings
+from storydesk.models import (
+    Article,
+    Assignment,
+    DedupResult,
+    Explanation,
+    Extraction,
+    RawDocument,
+    Rejection,
+    Story,
+    StoryMerge,
+)
+
+# (stage, done, total): how long work reports its progress; the CLI draws a bar from it.
+Progress = Callable[[str, int, int | None], None]
+
+
+def _no_progress(stage: str, done: int, total: int | None) -> None:
+    return None
+
+
+@dataclass
+class Batch:
+    """What one pass over some inputs produced, before anything is stored."""
+
+    articles: list[Article] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    documents: int = 0
+    files: int = 0
+
+
+class Pipeline:
+    """The stages with their settings and their (lazily loaded) models."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self._extractor: extract_stage.Extractor | None = None
+        self._featurizer: cluster_stage.Featurizer | None = None
+
+    @property
+    def extractor(self) -> extract_stage.Extractor:
+        if self._extractor is None:
+            self._extractor = extract_stage.Extractor(self.settings.extract, self.settings.models)
+        return self._extractor
+
+    @property
+    def featurizer(self) -> cluster_stage.Featurizer:
+        if self._featurizer is None:
+            self._featurizer = cluster_stage.Featurizer(self.settings.cluster, self.settings.models)
+        return self._featurizer
+
+    # --- read and clean -------------------------------------------------------
+
+    def read_paths(self, paths: Sequence[str | Path], progress: Progress = _no_progress) -> Batch:
+        """Read and clean every document under these paths; bad input becomes rejections."""
+        files, rejections = ingest_stage.expand_paths(paths, self.settings.ingest)
+        batch = Batch(rejections=list(rejections), files=len(files))
+        for n, path in enumerate(files, 1):
+            self._take(ingest_stage.read_path(path, self.settings.ingest), batch)
+            progress("read", n, len(files))
+        return batch
+
+    def read_records(self, records: Iterable[Mapping[str, Any]], origin: str) -> Batch:
+        """Clean in-memory JSONL-shaped records (the stateless commands' input)."""
+        batch = Batch()
+        self._take(ingest_stage.read_records(records, origin), batch)
+        return batch
+
+    def _take(self, docs: Iterable[RawDocument | Rejection], batch: Batch) -> None:
+        for doc in docs:
+            if isinstance(doc, Rejection):
+                batch.rejections.append(doc)
+                continue
+            batch.documents += 1
+            try:
+                result = clean_stage.clean(doc, self.settings.clean)
+            except Exception as exc:  # a cleaner bug must not sink the batch; report it with its source
+                result = Rejection("clean", f"cleaning failed: {type(exc).__name__}: {exc}", doc.source)
+            if isinstance(result, Rejection):
+                batch.rejections.append(result)
+            else:
+                batch.articles.append(result)
+
+    # --- dedup ----------------------------------------------------------------
+
+    def new_index(self, existing: Iterable[Article] = ()) -> dedup_stage.DuplicateIndex:
+        """A duplicate index holding these (already stored) articles."""
+        index = dedup_stage.DuplicateIndex(self.settings.dedup)
+        for article in existing:
+            index.add(article.id, article.text)
+        return index
+
+    def dedup(self, index: dedup_stage.DuplicateIndex, articles: Sequence[Article]) -> list[DedupResult]:
+        """Duplicate verdicts and wire origins for new articles, in order."""
+        results = []
+        for article in articles:
+            verdict = index.add(article.id, article.text)
+            wire = dedup_stage.detect_wire_origin(article.text, article.title)
+            results.append(dataclasses.replace(verdict, wire_origin=wire))
+        return results
+
+    # --- extract and featurize --------------------------------------------------
+
+    def extract(self, articles: Sequence[Article], origins: Mapping[str, str | None]) -> list[Extraction]:
+        """Extraction for each article (clean text, resolved against its own date)."""
+        out = []
+        for article in articles:
+            out.append(
+                self.extractor.extract(
+                    article.text,
+                    article_id=article.id,
+                    published=article.published,
+                    wire_origin=origins.get(article.id),
+                    dateline=article.dateline,
+                )
+            )
+        return out
+
+    def featurize(self, articles: Sequence[Article]) -> list[cluster_stage.ClusterItem]:
+        return self.featurizer.featurize(articles) if articles else []
+
+    # --- stories ----------------------------------------------------------------
+
+    def stories(
+        self,
+        articles: Sequence[Article],
+        items: Mapping[str, cluster_stage.ClusterItem],
+        duplicates: Mapping[str, str],
+        origins: Mapping[str, str | None],
+    ) -> tuple[list[Story], list[Assignment], list[StoryMerge]]:
+        """Cluster the originals in arrival order; duplicates join their original's story."""
+        originals = [a for a in articles if a.id not in duplicates and a.id in items]
+        order = cluster_stage.arrival_order(originals)
+        ordered = [items[originals[i].id] for i in order]
+        story_of, assignments, merges = cluster_stage.cluster_items(ordered, self.settings.cluster)
+        final = [dataclasses.replace(a, story_id=story_of[a.article_id]) for a in assignments]
+        for dup, original in duplicates.items():
+            root = _root(original, duplicates)
+            if root in story_of:
+                story_of[dup] = story_of[root]
+                final.append(
+                    Assignment(dup, story_of[root], Explanation(similarity=1.0, score=1.0, runner_up=None))
+                )
+        by_id = {a.id: a for a in articles}
+        members: dict[str, list[str]] = {}
+        for article_id, story_id in story_of.items():
+            if article_id in by_id:
+                members.setdefault(story_id, []).append(article_id)
+        stories = [
+            build_story(story_id, [by_id[i] for i in ids], items, origins) for story_id, ids in members.items()
+        ]
+        stories.sort(key=lambda s: s.id)
+        return stories, final, merges
+
+
+def _root(article_id: str, duplicates: Mapping[str, str]) -> str:
+    seen = set()
+    while article_id in duplicates and article_id not in seen:
+        seen.add(article_id)
+        article_id = duplicates[article_id]
+    return article_id
+
+
+def build_story(
+    story_id: str,
+    articles: Sequence[Article],
+    items: Mapping[str, cluster_stage.ClusterItem],
+    origins: Mapping[str, str | None],
+) -> Story:
+    """A Story from its members: headline of the most central article, date span, origins."""
+    ordered = sorted(articles, key=lambda a: (a.published or dt.date.max, a.id))
+    dates = [a.published for a in ordered if a.published]
+    central = _most_central(ordered, items)
+    headline = central.title or central.text[:120]
+    counts = Counter(o for a in ordered if (o := origins.get(a.id)))
+    return Story(
+        id=story_id,
+        headline=headline,
+        article_ids=tuple(a.id for a in ordered),
+        first_published=min(dates) if dates else None,
+        last_published=max(dates) if dates else None,
+        origins=tuple(sorted(counts, key=lambda o: (-counts[o], o))),
+    )
+
+
+def _most_central(articles: Sequence[Article], items: Mapping[str, cluster_stage.ClusterItem]) -> Article:
+    """The article whose vector is closest to the story centroid (given titles win ties)."""
+    import numpy as np
+
+    with_vectors = [(a, items[a.id].vector) for a in articles if a.id in items]
+    if len(with_vectors) < 3:
+        # With one or two articles there is no centre: prefer a real (not derived) title, then the longest text.
+        return max(articles, key=lambda a: (not a.metadata.get("title_derived"), len(a.text), a.id))
+    matrix = np.stack([np.asarray(v, dtype=np.float32) for _, v in with_vectors])
+    centroid = matrix.mean(axis=0)
+    scores = matrix @ centroid
+    best = int(np.argmax(scores))
+    return with_vectors[best][0]
+
+
+# --- stateless commands ----------------------------------------------------------
+
+
+def cluster_records(
+    records: Sequence[Mapping[str, Any]], settings: Settings | None = None, origin: str = "<records>"
+) -> list[tuple[Any, str | None]]:
+    """clean -> dedup -> cluster over JSONL-shaped records, no database.
+
+    Returns ``(input id, story id)`` per record, in input order; a record that
+    could not be read or cleaned gets ``None``.
+    """
+    pipeline = Pipeline(settings)
+    keyed = [dict(r) for r in records]
+    ids = [r.get("id", n) for n, r in enumerate(keyed, 1)]
+    for n, r in enumerate(keyed, 1):
+        r.setdefault("id", str(n))
+    # read_records gives each document Source(origin, line=<1-based record number>).
+    batch = pipeline.read_records(keyed, origin)
+    by_line: dict[int, str] = {}
+    unique: dict[str, Article] = {}
+    for article in batch.articles:
+        line = article.source.line if article.source else None
+        if line is not None:
+            by_line[line] = article.id
+        unique.setdefault(article.id, article)
+    articles = list(unique.values())
+    index = pipeline.new_index()
+    verdicts = pipeline.dedup(index, articles)
+    duplicates = {v.article_id: v.duplicate_of for v in verdicts if v.duplicate_of}
+    origins = {v.article_id: (v.wire_origin.name if v.wire_origin else None) for v in verdicts}
+    originals = [a for a in articles if a.id not in duplicates]
+    items = {item.id: item for item in pipeline.featurize(originals)}
+    _, assignments, _ = pipeline.stories(articles, items, duplicates, origins)
+    story_of = {a.article_id: a.story_id for a in assignments}
+    return [(ids[n - 1], story_of.get(by_line.get(n, ""))) for n in range(1, len(keyed) + 1)]
+
+
+def extract_records(records: Sequence[Mapping[str, Any]], settings: Settings | None = None) -> list[dict[str, Any]]:
+    """Extraction over records' text exactly as given (offsets index the input ``text``)."""
+    pipeline = Pipeline(settings)
+    out = []
+    for n, record in enumerate(records, 1):
+        text = str(record.get("text") or "")
+        published, _ = clean_stage.parse_published(_opt_str(record.get("published")))
+        wire = dedup_stage.detect_wire_origin(text, _opt_str(record.get("title")))
+        extraction = pipeline.extractor.extract(
+            text,
+            article_id=str(record.get("id", n)),
+            published=published,
+            wire_origin=wire.name if wire else None,
+        )
+        line = extract_stage.extraction_to_dict(extraction)
+        line["id"] = record.get("id", n)
+        out.append(line)
+    return out
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)

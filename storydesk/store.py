@@ -1,0 +1,537 @@
+"""SQLite store: schema by numbered migrations, WAL mode, one writer, FTS5 search.
+
+The store keeps model objects, not logic: articles with their cleaning steps and
+dedup verdicts, per-article extraction and clustering features (so stories can be
+rebuilt without re-running models), story assignments, merges and rejections.
+Every write happens inside ``transaction()``: a batch lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from storydesk.errors import StoreError
+from storydesk.models import (
+    Article,
+    Assignment,
+    CleanStep,
+    DateMention,
+    DedupResult,
+    Entity,
+    Explanation,
+    Extraction,
+    Quantity,
+    Quote,
+    Rejection,
+    Source,
+    Story,
+    StoryMerge,
+    WireOrigin,
+)
+
+# Numbered migrations: (number, name, SQL). Never edit one that has shipped; add a new one.
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (
+        1,
+        "initial schema",
+        """
+        CREATE TABLE articles (
+            id TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL UNIQUE,
+            external_id TEXT,
+            title TEXT,
+            text TEXT NOT NULL,
+            raw_text TEXT NOT NULL,
+            url TEXT,
+            source_url TEXT,
+            outlet TEXT,
+            published TEXT,
+            published_at TEXT,
+            dateline TEXT,
+            desk TEXT,
+            author TEXT,
+            bio TEXT,
+            steps TEXT NOT NULL DEFAULT '[]',
+            metadata TEXT NOT NULL DEFAULT '{}',
+            source_path TEXT,
+            source_line INTEGER,
+            source_member TEXT,
+            duplicate_of TEXT REFERENCES articles(id),
+            duplicate_kind TEXT,
+            duplicate_similarity REAL,
+            wire_origin TEXT,
+            wire_evidence TEXT,
+            wire_start INTEGER,
+            wire_end INTEGER,
+            ingested_at TEXT NOT NULL
+        );
+        CREATE INDEX articles_duplicate_of ON articles(duplicate_of);
+        CREATE TABLE extractions (
+            article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+            data TEXT NOT NULL
+        );
+        CREATE TABLE cluster_items (
+            article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+            record TEXT NOT NULL
+        );
+        CREATE TABLE stories (
+            id TEXT PRIMARY KEY,
+            headline TEXT NOT NULL,
+            first_published TEXT,
+            last_published TEXT,
+            article_count INTEGER NOT NULL,
+            origins TEXT NOT NULL DEFAULT '[]'
+        );
+        CREATE TABLE assignments (
+            article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+            story_id TEXT NOT NULL,
+            explanation TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX assignments_story ON assignments(story_id);
+        CREATE TABLE story_merges (
+            kept TEXT NOT NULL,
+            absorbed TEXT NOT NULL,
+            at_article TEXT NOT NULL,
+            score REAL NOT NULL
+        );
+        CREATE TABLE rejections (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL,
+            line INTEGER,
+            member TEXT,
+            stage TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE VIRTUAL TABLE articles_fts USING fts5(
+            title, text, content='articles', content_rowid='rowid', tokenize='porter unicode61'
+        );
+        CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+            INSERT INTO articles_fts(rowid, title, text) VALUES (new.rowid, new.title, new.text);
+        END;
+        CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+            INSERT INTO articles_fts(articles_fts, rowid, title, text)
+            VALUES ('delete', old.rowid, old.title, old.text);
+        END;
+        CREATE TRIGGER articles_au AFTER UPDATE OF title, text ON articles BEGIN
+            INSERT INTO articles_fts(articles_fts, rowid, title, text)
+            VALUES ('delete', old.rowid, old.title, old.text);
+            INSERT INTO articles_fts(rowid, title, text) VALUES (new.rowid, new.title, new.text);
+        END;
+        """,
+    ),
+)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _iso(value: dt.date | dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def _datetime(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+class Store:
+    """One SQLite database: the only writer of its file while it is open."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        try:
+            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {self.path}: {exc}") from exc
+        self.conn.row_factory = sqlite3.Row
+        try:
+            if self.path != ":memory:":
+                self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.migrate()
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise StoreError(f"{self.path} is not a storydesk database: {exc}") from exc
+        self._in_tx = False
+
+    # --- schema -------------------------------------------------------------
+
+    def migrate(self) -> list[int]:
+        """Apply the migrations this database lacks, each in its own transaction."""
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT)"
+        )
+        done = {row[0] for row in self.conn.execute("SELECT id FROM migrations")}
+        applied = []
+        for number, name, sql in MIGRATIONS:
+            if number in done:
+                continue
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _split_sql(sql):
+                    self.conn.execute(statement)
+                self.conn.execute(
+                    "INSERT INTO migrations (id, name, applied_at) VALUES (?, ?, ?)", (number, name, _now())
+                )
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            applied.append(number)
+        return applied
+
+    def migrations(self) -> list[tuple[int, str]]:
+        return [(r["id"], r["name"]) for r in self.conn.execute("SELECT id, name FROM migrations ORDER BY id")]
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One batch: committed whole, or rolled back whole (also on Ctrl-C)."""
+        if self._in_tx:
+            yield
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._in_tx = True
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        finally:
+            self._in_tx = False
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # --- articles -----------------------------------------------------------
+
+    def has_article(self, article_id: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM articles WHERE id = ?", (article_id,)).fetchone() is not None
+
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        wanted = list(ids)
+        found: set[str] = set()
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self.conn.execute(f"SELECT id FROM articles WHERE id IN ({marks})", chunk))
+        return found
+
+    def add_article(self, article: Article, dedup: DedupResult) -> None:
+        seq = self.conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM articles").fetchone()[0]
+        wire = dedup.wire_origin
+        source = article.source or Source(path="")
+        self.conn.execute(
+            """INSERT INTO articles (id, seq, external_id, title, text, raw_text, url, source_url, outlet,
+                published, published_at, dateline, desk, author, bio, steps, metadata, source_path, source_line,
+                source_member, duplicate_of, duplicate_kind, duplicate_similarity, wire_origin, wire_evidence,
+                wire_start, wire_end, ingested_at)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+            (
+                article.id,
+                seq,
+                article.external_id,
+                article.title,
+                article.text,
+                article.raw_text,
+                article.url,
+                article.source_url,
+                article.outlet,
+                _iso(article.published),
+                _iso(article.published_at),
+                article.dateline,
+                article.desk,
+                article.author,
+                article.bio,
+                json.dumps([asdict(s) for s in article.steps]),
+                json.dumps(article.metadata, default=str),
+                source.path,
+                source.line,
+                source.member,
+                dedup.duplicate_of,
+                dedup.kind,
+                dedup.similarity,
+                wire.name if wire else None,
+                wire.evidence if wire else None,
+                wire.start if wire else None,
+                wire.end if wire else None,
+                _now(),
+            ),
+        )
+
+    def _article(self, row: sqlite3.Row) -> Article:
+        return Article(
+            id=row["id"],
+            text=row["text"],
+            raw_text=row["raw_text"],
+            title=row["title"],
+            external_id=row["external_id"],
+            url=row["url"],
+            source_url=row["source_url"],
+            outlet=row["outlet"],
+            published=_date(row["published"]),
+            published_at=_datetime(row["published_at"]),
+            dateline=row["dateline"],
+            desk=row["desk"],
+            author=row["author"],
+            bio=row["bio"],
+            steps=tuple(CleanStep(**s) for s in json.loads(row["steps"])),
+            metadata=json.loads(row["metadata"]),
+            source=Source(row["source_path"] or "", row["source_line"], row["source_member"]),
+        )
+
+    def article(self, article_id: str) -> Article | None:
+        row = self.conn.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return self._article(row) if row else None
+
+    def articles(self, ids: Sequence[str] | None = None) -> list[Article]:
+        """Articles in ingest order; all of them, or those with these ids."""
+        if ids is None:
+            rows = self.conn.execute("SELECT * FROM articles ORDER BY seq").fetchall()
+        else:
+            rows = []
+            for i in range(0, len(ids), 500):
+                chunk = list(ids[i : i + 500])
+                marks = ",".join("?" * len(chunk))
+                rows += self.conn.execute(f"SELECT * FROM articles WHERE id IN ({marks})", chunk).fetchall()
+            rows.sort(key=lambda r: r["seq"])
+        return [self._article(r) for r in rows]
+
+    def dedup_result(self, article_id: str) -> DedupResult:
+        row = self.conn.execute(
+            """SELECT duplicate_of, duplicate_kind, duplicate_similarity, wire_origin, wire_evidence, wire_start,
+               wire_end FROM articles WHERE id = ?""",
+            (article_id,),
+        ).fetchone()
+        if row is None:
+            return DedupResult(article_id)
+        wire = (
+            WireOrigin(row["wire_origin"], row["wire_evidence"] or "", row["wire_start"] or 0, row["wire_end"] or 0)
+            if row["wire_origin"]
+            else None
+        )
+        return DedupResult(
+            article_id, row["duplicate_of"], row["duplicate_kind"], row["duplicate_similarity"], wire
+        )
+
+    def wire_origins(self) -> dict[str, str | None]:
+        return {r[0]: r[1] for r in self.conn.execute("SELECT id, wire_origin FROM articles")}
+
+    def duplicates(self) -> dict[str, str]:
+        """Duplicate article id -> the original it copies."""
+        return {
+            r[0]: r[1]
+            for r in self.conn.execute("SELECT id, duplicate_of FROM articles WHERE duplicate_of IS NOT NULL")
+        }
+
+    def count_articles(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+
+    # --- per-article features -----------------------------------------------
+
+    def put_extraction(self, article_id: str, data: dict[str, Any]) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO extractions (article_id, data) VALUES (?, ?)", (article_id, json.dumps(data))
+        )
+
+    def extractions(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = list(ids[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            for r in self.conn.execute(
+                f"SELECT article_id, data FROM extractions WHERE article_id IN ({marks})", chunk
+            ):
+                out[r[0]] = json.loads(r[1])
+        return out
+
+    def put_cluster_item(self, article_id: str, record: dict[str, Any]) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO cluster_items (article_id, record) VALUES (?, ?)",
+            (article_id, json.dumps(record)),
+        )
+
+    def cluster_records(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every stored clustering record, in ingest order."""
+        rows = self.conn.execute(
+            "SELECT c.article_id, c.record FROM cluster_items c JOIN articles a ON a.id = c.article_id "
+            "ORDER BY a.seq"
+        )
+        return [(r[0], json.loads(r[1])) for r in rows]
+
+    # --- stories --------------------------------------------------------------
+
+    def replace_stories(
+        self, stories: Sequence[Story], assignments: Sequence[Assignment], merges: Sequence[StoryMerge]
+    ) -> None:
+        """Replace the story layer with a freshly computed one (inside the caller's transaction)."""
+        self.conn.execute("DELETE FROM stories")
+        self.conn.execute("DELETE FROM assignments")
+        self.conn.execute("DELETE FROM story_merges")
+        self.conn.executemany(
+            "INSERT INTO stories (id, headline, first_published, last_published, article_count, origins) "
+            "VALUES (?,?,?,?,?,?)",
+            [
+                (
+                    s.id,
+                    s.headline,
+                    _iso(s.first_published),
+                    _iso(s.last_published),
+                    len(s.article_ids),
+                    json.dumps(list(s.origins)),
+                )
+                for s in stories
+            ],
+        )
+        self.conn.executemany(
+            "INSERT INTO assignments (article_id, story_id, explanation) VALUES (?,?,?)",
+            [(a.article_id, a.story_id, json.dumps(asdict(a.explanation))) for a in assignments],
+        )
+        self.conn.executemany(
+            "INSERT INTO story_merges (kept, absorbed, at_article, score) VALUES (?,?,?,?)",
+            [(m.kept, m.absorbed, m.at_article, m.score) for m in merges],
+        )
+
+    def _story(self, row: sqlite3.Row) -> Story:
+        ids = tuple(
+            r[0]
+            for r in self.conn.execute(
+                "SELECT s.article_id FROM assignments s JOIN articles a ON a.id = s.article_id "
+                "WHERE s.story_id = ? ORDER BY COALESCE(a.published, '9999'), a.seq",
+                (row["id"],),
+            )
+        )
+        return Story(
+            id=row["id"],
+            headline=row["headline"],
+            article_ids=ids,
+            first_published=_date(row["first_published"]),
+            last_published=_date(row["last_published"]),
+            origins=tuple(json.loads(row["origins"])),
+        )
+
+    def stories(self) -> list[Story]:
+        rows = self.conn.execute(
+            "SELECT * FROM stories ORDER BY COALESCE(last_published, '0000') DESC, article_count DESC, id"
+        ).fetchall()
+        return [self._story(r) for r in rows]
+
+    def story(self, story_id: str) -> Story | None:
+        row = self.conn.execute("SELECT * FROM stories WHERE id = ?", (story_id,)).fetchone()
+        if row is None:
+            merged = self.conn.execute(
+                "SELECT kept FROM story_merges WHERE absorbed = ? ORDER BY rowid DESC LIMIT 1", (story_id,)
+            ).fetchone()
+            if merged is not None and merged[0] != story_id:
+                return self.story(merged[0])
+            return None
+        return self._story(row)
+
+    def assignment(self, article_id: str) -> Assignment | None:
+        row = self.conn.execute(
+            "SELECT story_id, explanation FROM assignments WHERE article_id = ?", (article_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        return Assignment(article_id, row[0], _explanation(json.loads(row[1])))
+
+    def explanations(self, ids: Sequence[str]) -> dict[str, Explanation]:
+        out = {}
+        for article_id in ids:
+            a = self.assignment(article_id)
+            if a is not None:
+                out[article_id] = a.explanation
+        return out
+
+    def merges(self) -> list[StoryMerge]:
+        return [
+            StoryMerge(r[0], r[1], r[2], r[3])
+            for r in self.conn.execute("SELECT kept, absorbed, at_article, score FROM story_merges ORDER BY rowid")
+        ]
+
+    # --- rejections and search ------------------------------------------------
+
+    def add_rejections(self, rejections: Iterable[Rejection]) -> None:
+        now = _now()
+        self.conn.executemany(
+            "INSERT INTO rejections (path, line, member, stage, reason, at) VALUES (?,?,?,?,?,?)",
+            [(r.source.path, r.source.line, r.source.member, r.stage, r.reason, now) for r in rejections],
+        )
+
+    def rejections(self, limit: int = 1000) -> list[Rejection]:
+        rows = self.conn.execute(
+            "SELECT path, line, member, stage, reason FROM rejections ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        return [Rejection(r[3], r[4], Source(r[0], r[1], r[2])) for r in rows]
+
+    def search(self, query: str, limit: int = 20) -> list[tuple[str, float, str]]:
+        """(article id, bm25 rank, snippet) for an FTS5 query; plain words are matched as terms."""
+        sql = (
+            "SELECT a.id, bm25(articles_fts) AS rank, "
+            "snippet(articles_fts, 1, '[', ']', ' … ', 12) AS snip "
+            "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
+            "WHERE articles_fts MATCH ? ORDER BY rank LIMIT ?"
+        )
+        try:
+            rows = self.conn.execute(sql, (query, limit)).fetchall()
+        except sqlite3.OperationalError:
+            # Not valid FTS5 syntax (a stray quote, a hyphen): search the words as quoted terms instead.
+            terms = " ".join('"' + t.replace('"', '""') + '"' for t in query.split())
+            if not terms:
+                return []
+            rows = self.conn.execute(sql, (terms, limit)).fetchall()
+        return [(r[0], float(r[1]), r[2]) for r in rows]
+
+
+def _explanation(data: dict[str, Any]) -> Explanation:
+    """An Explanation from JSON, its lists back to tuples; unknown keys ignored."""
+    known = {f for f in Explanation.__dataclass_fields__}
+    values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in known}
+    return Explanation(**values)
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole."""
+    statements, buf = [], []
+    for line in script.splitlines():
+        buf.append(line)
+        joined = "\n".join(buf).strip()
+        if joined.endswith(";") and sqlite3.complete_statement(joined):
+            statements.append(joined)
+            buf = []
+    rest = "\n".join(buf).strip()
+    if rest:
+        statements.append(rest)
+    return statements
+
+
+def extraction_to_json(extraction: Extraction) -> dict[str, Any]:
+    """An Extraction as plain JSON-able data, losslessly."""
+    return asdict(extraction)
+
+
+def extraction_from_json(data: Mapping[str, Any]) -> Extraction:
+    """The inverse of extraction_to_json."""
+    return Extraction(
+        article_id=data["article_id"],
+        entities=tuple(Entity(**e) for e in data.get("entities", ())),
+        quantities=tuple(Quantity(**q) for q in data.get("quantities", ())),
+        dates=tuple(DateMention(**d) for d in data.get("dates", ())),
+        quotes=tuple(Quote(**q) for q in data.get("quotes", ())),
+        wire_origin=data.get("wire_origin"),
+        sentences=tuple(tuple(s) for s in data.get("sentences", ())),  # type: ignore[misc]
+    )
