@@ -127,7 +127,7 @@ def test_store_story_layer_replaced_and_merges_followed(store: Store) -> None:
     assert store.story("nope") is None
     a2 = store.assignment("a002")
     assert a2 is not None and a2.explanation.shared_entities == ("Rahmon",)
-    assert [s.id for s in store.stories()] == ["s3", "s1"]  # most recent first
+    assert [s.id for s in store.stories()] == ["s1", "s3"]  # most recent first, undated last
 
 
 def test_store_rejections_kept(store: Store) -> None:
