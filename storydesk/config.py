@@ -35,7 +35,12 @@ class IngestSettings:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CleanSettings:
     dehyphenate_min_zipf: float = setting(
-        3.0, "A hyphen-broken word is rejoined when the joined word has at least this Zipf frequency."
+        2.0,
+        "A hyphen-broken word is rejoined when the joined word has at least this Zipf frequency "
+        "(or appears unbroken in the same text); 2.0 keeps rare real words such as 'interlocutor' (2.4).",
+    )
+    dehyphenate_max_part_zipf: float = setting(
+        3.0, "Parts this frequent are words on their own: a hyphen between two of them is a compound, kept."
     )
     min_words: int = setting(5, "Articles with fewer words than this are rejected (title-only items are kept).")
 

@@ -1,0 +1,105 @@
+"""JSON and JSONL readers, and the record -> RawDocument mapping they share with in-memory input."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from storydesk.ingest._common import decode_text, reject
+from storydesk.models import RawDocument, Rejection, Source
+
+_KNOWN = {"id", "title", "text", "url", "published", "source", "author"}
+
+
+def _scalar(record: Mapping[str, Any], key: str) -> str | None:
+    """A field as a stripped string, or None when absent/empty; containers raise ValueError."""
+    value = record.get(key)
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        raise ValueError(f"field {key!r} must be a string, not a {type(value).__name__}")
+    text = str(value).strip()
+    return text or None
+
+
+def record_to_document(record: Any, source: Source, fmt: str = "jsonl") -> RawDocument | Rejection:
+    """Map one JSON object to a RawDocument; a record that is not an article becomes a Rejection."""
+    if not isinstance(record, Mapping):
+        return Rejection("ingest", f"expected a JSON object, got {type(record).__name__}", source)
+    text = record.get("text")
+    if not isinstance(text, str) or not text.strip():
+        return Rejection("ingest", "record has no non-empty 'text' field", source)
+    try:
+        fields = {key: _scalar(record, key) for key in sorted(_KNOWN - {"text"})}
+    except ValueError as exc:
+        return Rejection("ingest", str(exc), source)
+    metadata = {k: v for k, v in record.items() if k not in _KNOWN}
+    return RawDocument(
+        source=source,
+        format="jsonl",
+        text=text,
+        external_id=fields["id"],
+        title=fields["title"],
+        url=fields["url"],
+        published=fields["published"],
+        outlet=fields["source"],
+        author=fields["author"],
+        metadata=metadata,
+    )
+
+
+def read_records(records: Iterable[Mapping[str, Any]], origin: str) -> Iterator[RawDocument | Rejection]:
+    """Map in-memory records; record ``i`` (0-based) is reported as line ``i + 1`` of ``origin``."""
+    for index, record in enumerate(records):
+        yield record_to_document(record, Source(origin, index + 1))
+
+
+def read_jsonl(data: bytes, path: str) -> Iterator[RawDocument | Rejection]:
+    """One JSON object per line; a broken line is rejected with its 1-based number, the rest goes on."""
+    try:
+        text = decode_text(data)
+    except ValueError as exc:
+        yield reject(path, str(exc))
+        return
+    seen = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        seen = True
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield reject(path, f"broken JSON line: {exc.msg} (column {exc.colno})", line=number)
+            continue
+        yield record_to_document(record, Source(path, number))
+    if not seen:
+        yield reject(path, "empty file (no JSON records)")
+
+
+def read_json(data: bytes, path: str) -> Iterator[RawDocument | Rejection]:
+    """A JSON array of objects or a single object; falls back to JSONL when the file is one object a line."""
+    try:
+        text = decode_text(data)
+    except ValueError as exc:
+        yield reject(path, str(exc))
+        return
+    if not text.strip():
+        yield reject(path, "empty file")
+        return
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":  # several objects: JSON Lines under a .json name
+            yield from read_jsonl(data, path)
+        else:
+            reason = f"broken JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+            yield reject(path, reason, line=exc.lineno)
+        return
+    if isinstance(value, list):
+        if not value:
+            yield reject(path, "empty JSON array")
+        for index, record in enumerate(value):
+            yield record_to_document(record, Source(path, member=f"[{index}]"), "jsonl")
+    else:
+        yield record_to_document(value, Source(path))
