@@ -1,0 +1,767 @@
+"""Align the claims of one story's articles into facts, each with a status and its citations.
+
+A claim is a quantity (``20,000`` reserve servicemen), a quote, or a sentence. Claims about the
+same thing are grouped into a ``Fact``; the fact is *corroborated* when two or more independent
+sources carry it, *single-source* otherwise, and *conflicting* when the grouped values cannot all
+be true (``20,000`` vs ``10,000``). Independence is by wire origin, not outlet: ten rewrites of one
+Reuters report are one source.
+
+Decisions (documented here because the brief relies on them):
+
+- Quantities with neither a unit nor a counted noun are dropped: nothing says what they are about,
+  so they can neither be aligned nor stated. Time spans and years (``20 years``, ``2020``) are
+  timeline, not facts of the quantity kind, and are dropped too.
+- Counted nouns are compared as sets of normalised terms (lemma + a small military/people synonym
+  table: ``reservists`` ~ ``reserve servicemen`` ~ ``servicemen``), with the head noun required to
+  agree. Agreeing values need only that; merely compatible values (``1,037`` and ``more than
+  1,000``) need a closer counted noun or a similar sentence; incompatible values are declared a
+  conflict only when the counted noun *and* the surrounding sentence agree, since a conflict is a
+  strong claim and two different counts of soldiers are usually two different things.
+- Quote and statement facts are emitted only when the same quote or sentence appears in two or more
+  articles; a quote found once is shown in the brief's quotes section, not as a fact.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from storydesk.models import Article, Bound, Citation, Extraction, Fact, FactStatus, Quantity, Quote
+
+__all__ = ["corroborate", "sentence_spans", "source_of", "values_compatible"]
+
+#: Relative tolerance of an approximate value: "about 1,000" covers 900..1,100.
+ABOUT_TOLERANCE = 0.1
+#: Minimum context (sentence) similarity for a compatible-but-different value to align on context alone.
+CONTEXT_COMPATIBLE = 0.3
+#: Minimum context similarity for incompatible values to be declared a conflict over the same thing.
+CONTEXT_CONFLICT = 0.2
+#: Statement facts: minimum stem Jaccard between two sentences of different articles.
+STATEMENT_SIMILARITY = 0.6
+#: Quote facts: minimum token containment between two quotes of different articles.
+QUOTE_SIMILARITY = 0.85
+
+_STATUS_RANK = {"corroborated": 0, "conflicting": 1, "single-source": 2}
+_BOUND_RANK = {"=": 0, "~": 1, ">": 2, "<": 2}
+
+# --- independence -------------------------------------------------------------------------------
+
+
+def source_of(article: Article, wire_origin: str | None) -> str:
+    """The independence key of an article: its wire origin, else its outlet, else ``article:<id>``."""
+    if wire_origin and wire_origin.strip():
+        return wire_origin.strip()
+    if article.outlet and article.outlet.strip():
+        return article.outlet.strip()
+    return f"article:{article.id}"
+
+
+def _words(spaced: str) -> frozenset[str]:
+    """A word set from a space-separated string (keeps long word lists readable)."""
+    return frozenset(spaced.split())
+
+
+# --- sentences ----------------------------------------------------------------------------------
+
+_ABBREVIATIONS = _words(
+    "mr mrs ms dr prof gen col lt sgt capt maj adm gov sen rep st jr sr inc corp ltd co no vs "
+    "etc jan feb mar apr jun jul aug sep sept oct nov dec mt ft approx dept est fig"
+)
+# A sentence ends at . ! ? (plus closing quotes/brackets) before whitespace, or at a blank line.
+_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)|\n\s*\n")
+
+
+def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """Split ``text`` into sentence spans (start, end), trimmed of surrounding whitespace; linear time.
+
+    Used when an extraction carries no sentences. Abbreviations (``Mr.``), initials (``U.S.``) and a
+    lowercase next word do not end a sentence.
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end()
+        if match.group().strip() and not _is_boundary(text, match.start(), end):
+            continue
+        _add_span(text, start, end, spans)
+        start = end
+    _add_span(text, start, len(text), spans)
+    return tuple(spans)
+
+
+def _is_boundary(text: str, dot: int, end: int) -> bool:
+    """Whether the punctuation at ``dot`` really ends a sentence."""
+    if text[dot] == ".":
+        word_start = dot
+        while word_start > 0 and (text[word_start - 1].isalpha() or text[word_start - 1] == "."):
+            word_start -= 1
+        word = text[word_start:dot].lower()
+        if word in _ABBREVIATIONS or len(word.replace(".", "")) == 1:
+            return False
+    following = text[end : end + 40].lstrip()
+    if not following:
+        return True
+    first = following[0]
+    return not first.islower()
+
+
+def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append((start, end))
+
+
+def _sentence_at(spans: Sequence[tuple[int, int]], start: int, end: int, text_len: int) -> tuple[int, int]:
+    """The span covering every sentence that overlaps [start, end), or [start, end) itself."""
+    first: int | None = None
+    last: int | None = None
+    for s, e in spans:
+        if e <= start:
+            continue
+        if s >= max(end, start + 1):
+            break
+        if first is None:
+            first = s
+        last = e
+    if first is None or last is None:
+        return max(0, start), min(text_len, max(end, start))
+    return first, last
+
+
+# --- terms --------------------------------------------------------------------------------------
+
+_STOP = _words(
+    "a an the of in on at to for from by with and or but as into onto over under about than "
+    "more less fewer some any its it their his her our your this that these those there here "
+    "who whom whose which what when where while is are was were be been being has have had do "
+    "does did not no so such up out off also all most many much very just only per via since "
+    "after before during against between through across each other another further additional "
+    "new total around nearly almost approximately roughly least at"
+)
+# Words that report rather than state, and agency names: they say who, not what.
+_ATTRIBUTION = _words(
+    "said says say told tell tells reported reports report reporting according added adds "
+    "stated statement announced agency news source sources reuters ria novosti interfax tass ap "
+    "afp xinhua bloomberg monday tuesday wednesday thursday friday saturday sunday earlier "
+    "today yesterday"
+)
+_IRREGULAR = {
+    "men": "man",
+    "women": "woman",
+    "servicemen": "serviceman",
+    "servicewomen": "servicewoman",
+    "people": "person",
+    "persons": "person",
+    "children": "child",
+    "police": "police",
+    "personnel": "personnel",
+    "troops": "troop",
+}
+# Counted nouns that name the same kind of thing; a tuple expands one word into several terms.
+_CONCEPTS: dict[str, tuple[str, ...]] = {
+    "serviceman": ("soldier",),
+    "servicewoman": ("soldier",),
+    "servicemember": ("soldier",),
+    "soldier": ("soldier",),
+    "troop": ("soldier",),
+    "trooper": ("soldier",),
+    "personnel": ("soldier",),
+    "force": ("soldier",),
+    "reservist": ("reserve", "soldier"),
+    "conscript": ("conscript", "soldier"),
+    "militant": ("fighter",),
+    "insurgent": ("fighter",),
+    "fighter": ("fighter",),
+    "person": ("person",),
+    "individual": ("person",),
+    "percent": ("%",),
+    "pct": ("%",),
+}
+_BIGRAMS = {("service", "member"): "soldier", ("force", "member"): "soldier"}
+# Heads too generic to say what is counted: "members of X" counts X.
+_GENERIC = _words("member number part share portion proportion line lot group kind type")
+_TIME_UNITS = _words("year month week day hour minute second decade century yr yrs hr hrs min sec fortnight")
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
+
+
+def _lemma(word: str) -> str:
+    """A cheap English lemma: irregular plurals, then -ies/-es/-s endings."""
+    word = word.lower().replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _count_terms(counts: str) -> tuple[tuple[str, ...], str | None]:
+    """Normalised terms of a counted noun phrase and its head concept.
+
+    ``members of the Afghan security force members`` -> (afghan, security, soldier), head soldier.
+    """
+    parts = re.split(r"\bof\b", counts.lower(), maxsplit=1)
+    chosen: list[str] = []
+    for part in parts:
+        terms = _normalise_words([_lemma(w) for w in _WORD.findall(part)])
+        if terms and not all(t in _GENERIC for t in terms):
+            chosen = terms
+            break
+        if not chosen:
+            chosen = terms
+    specific = [t for t in chosen if t not in _GENERIC] or chosen
+    all_terms = tuple(dict.fromkeys(specific))
+    return all_terms, (specific[-1] if specific else None)
+
+
+def _normalise_words(lemmas: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(lemmas):
+        word = lemmas[i]
+        if i + 1 < len(lemmas) and (word, lemmas[i + 1]) in _BIGRAMS:
+            out.append(_BIGRAMS[(word, lemmas[i + 1])])
+            i += 2
+            continue
+        i += 1
+        if word in _STOP:
+            continue
+        out.extend(_CONCEPTS.get(word, (word,)))
+    return out
+
+
+def _stems(text: str, exclude: frozenset[str] = frozenset()) -> frozenset[str]:
+    """Content-word stems (first five letters of the lemma) of a text, without reporting words."""
+    stems = set()
+    for word in _WORD.findall(text):
+        low = word.lower()
+        if low in _STOP or low in _ATTRIBUTION or len(low) < 3:
+            continue
+        lemma = _lemma(low)
+        if lemma in exclude or lemma in _ATTRIBUTION:
+            continue
+        stems.add(lemma[:5])
+    return frozenset(stems)
+
+
+def _jaccard(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+# --- values -------------------------------------------------------------------------------------
+
+
+def _interval(value: float, bound: str, tolerance: float) -> tuple[float, float]:
+    if bound == ">":
+        return value, math.inf
+    if bound == "<":
+        return -math.inf, value
+    if bound == "~":
+        spread = abs(value) * tolerance
+        return value - spread, value + spread
+    return value, value
+
+
+def values_compatible(
+    a: tuple[float, str], b: tuple[float, str], *, tolerance: float = ABOUT_TOLERANCE
+) -> bool:
+    """Whether two (value, bound) claims can both be true: ``1,037`` fits ``more than 1,000``."""
+    lo_a, hi_a = _interval(a[0], a[1], tolerance)
+    lo_b, hi_b = _interval(b[0], b[1], tolerance)
+    eps = 1e-9 * max(1.0, abs(a[0]), abs(b[0]))
+    return lo_a <= hi_b + eps and lo_b <= hi_a + eps
+
+
+_BOUND_WORDS = re.compile(
+    r"\b(more|less|fewer|over|under|about|around|approximately|roughly|nearly|almost|some|at least|"
+    r"at most|up to|upwards|below|above|exceed|close to|estimated)\b",
+    re.IGNORECASE,
+)
+_BOUND_PREFIX = {">": "more than ", "<": "fewer than ", "~": "about ", "=": ""}
+
+
+def _value_text(q: Quantity) -> str:
+    """How the value reads in the brief: ``more than 70%``, ``1,037``, ``six``."""
+    text = " ".join(q.text.split())
+    if not text:
+        text = _format_number(q.value)
+    if q.bound != "=" and not _BOUND_WORDS.search(text):
+        text = _BOUND_PREFIX.get(q.bound, "") + text
+    if q.unit == "%" and "%" not in text and "percent" not in text.lower():
+        text += "%"
+    return text
+
+
+def _format_number(value: float) -> str:
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.6g}"
+
+
+# --- claims -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """One quantity mention, ready to align."""
+
+    order: int
+    article_id: str
+    source: str
+    quantity: Quantity
+    value_text: str
+    unit: str | None
+    terms: frozenset[str]
+    head: str | None
+    context: frozenset[str]
+    sentence: tuple[int, int]
+    sentence_text: str
+    clause: str
+    quoted: bool
+
+
+@dataclass(slots=True)
+class _Group:
+    claims: list[_Claim]
+
+
+class _Article:
+    """Per-article state: text, sentence spans, source key."""
+
+    def __init__(self, index: int, article: Article, extraction: Extraction | None, source: str) -> None:
+        self.index = index
+        self.article = article
+        self.extraction = extraction
+        self.source = source
+        spans = extraction.sentences if extraction and extraction.sentences else ()
+        self.spans: tuple[tuple[int, int], ...] = tuple(sorted(spans)) or sentence_spans(article.text)
+
+    def sentence(self, start: int, end: int) -> tuple[int, int]:
+        return _sentence_at(self.spans, start, end, len(self.article.text))
+
+    def citation(self, span: tuple[int, int]) -> Citation:
+        text = self.article.text[span[0] : span[1]]
+        return Citation(self.article.id, span[0], span[1], " ".join(text.split()))
+
+
+def _norm_unit(unit: str | None) -> str | None:
+    """Units compared loosely: ``percent``, ``per cent`` and ``%`` are one unit."""
+    low = " ".join((unit or "").lower().split())
+    if not low:
+        return None
+    if low in {"%", "percent", "per cent", "pct", "percentage"}:
+        return "%"
+    return low
+
+
+def _is_time(q: Quantity, terms: tuple[str, ...]) -> bool:
+    unit = (q.unit or "").lower().strip()
+    if _lemma(unit) in _TIME_UNITS or unit.rstrip("s") in _TIME_UNITS:
+        return True
+    return bool(terms) and terms[-1] in _TIME_UNITS
+
+
+def _keep_quantity(q: Quantity) -> tuple[tuple[str, ...], str | None] | None:
+    """The counted-noun terms and head of a quantity worth aligning, or None to drop it."""
+    if not math.isfinite(q.value):
+        return None
+    terms, head = _count_terms(q.counts or "")
+    unit = (q.unit or "").strip() or None
+    if unit is None and head is None:
+        return None  # a bare number: nothing says what it counts
+    if _is_time(q, terms):
+        return None  # a duration or a year: timeline, not a quantity fact
+    if unit is None and not q.counts and 1000 <= q.value <= 2100 and float(q.value).is_integer():
+        return None
+    return terms, head
+
+
+def _claims(arts: Sequence[_Article]) -> list[_Claim]:
+    claims: list[_Claim] = []
+    for art in arts:
+        if art.extraction is None:
+            continue
+        text = art.article.text
+        seen: set[tuple[int, int]] = set()
+        for q in sorted(art.extraction.quantities, key=lambda q: (q.start, q.end)):
+            if (q.start, q.end) in seen or not (0 <= q.start < q.end <= len(text)):
+                continue
+            kept = _keep_quantity(q)
+            if kept is None:
+                continue
+            seen.add((q.start, q.end))
+            terms, head = kept
+            if q.sentence_end > q.sentence_start and q.sentence_start <= q.start and q.end <= q.sentence_end:
+                span = (q.sentence_start, q.sentence_end)
+            else:
+                span = art.sentence(q.start, q.end)
+            sentence_text = text[span[0] : span[1]]
+            exclude = frozenset(_lemma(w) for w in _WORD.findall(q.counts or ""))
+            claims.append(
+                _Claim(
+                    order=len(claims),
+                    article_id=art.article.id,
+                    source=art.source,
+                    quantity=q,
+                    value_text=_value_text(q),
+                    unit=_norm_unit(q.unit),
+                    terms=frozenset(terms),
+                    head=head,
+                    context=_stems(text[span[0] : q.start] + " " + text[q.end : span[1]], exclude),
+                    sentence=span,
+                    sentence_text=sentence_text,
+                    clause=_clause(text, span, q.start, q.end),
+                    quoted=_inside_quote(art.extraction.quotes, q, text, span),
+                )
+            )
+    return claims
+
+
+def _inside_quote(quotes: Sequence[Quote], q: Quantity, text: str, span: tuple[int, int]) -> bool:
+    """Whether the quantity sits inside a direct quotation (by the extraction, or by quote marks)."""
+    if any(quote.direct and quote.content_start <= q.start < quote.content_end for quote in quotes):
+        return True
+    before = text[span[0] : q.start]
+    opened = before.count("“") + before.count("«") > before.count("”") + before.count("»")
+    return opened or before.count('"') % 2 == 1
+
+
+# A clause boundary: punctuation, or a reporting verb introducing what was reported.
+_CLAUSE_BREAK = re.compile(
+    r"[,;:—–][\"”’]?\s+|\s+-\s+|\s(?:told|said|reported|says|announced|stated)(?:\s+\w+){0,3}?\s+that\s",
+    re.IGNORECASE,
+)
+_ATTRIBUTION_CLAUSE = re.compile(
+    r"^(?:[\w’'.\s-]{0,60}\s)?(?:reported|said|says|told|according to|added|announced)\b", re.IGNORECASE
+)
+_RELATIVE = re.compile(r"^(?:which|that|who|as|while|and|but)\b", re.I)
+_LEAD_IN = re.compile(r"^(?:earlier|meanwhile|however|also|in addition|additionally|moreover)\b,?\s*", re.I)
+
+
+def _clause(text: str, span: tuple[int, int], q_start: int, q_end: int) -> str:
+    """The clause of the sentence that carries the quantity, without attribution and lead-ins."""
+    start, end = span
+    pieces: list[tuple[int, int]] = []
+    pos = start
+    for match in _CLAUSE_BREAK.finditer(text, start, end):
+        pieces.append((pos, match.start()))
+        pos = match.end()
+    pieces.append((pos, end))
+    # the piece holding the number, then neighbours while the clause is too short to stand alone
+    idx = next((i for i, (s, e) in enumerate(pieces) if s <= q_start < max(e, s + 1)), 0)
+    lo = hi = idx
+    while len(text[pieces[lo][0] : pieces[hi][1]].split()) < 6 and (lo > 0 or hi < len(pieces) - 1):
+        after_ok = hi < len(pieces) - 1 and not _ATTRIBUTION_CLAUSE.match(
+            text[pieces[hi + 1][0] : pieces[hi + 1][1]]
+        )
+        if after_ok:
+            hi += 1
+        elif lo > 0:
+            lo -= 1
+        else:
+            hi += 1
+    clause = " ".join(text[pieces[lo][0] : pieces[hi][1]].split())
+    clause = _LEAD_IN.sub("", clause).strip(" \"'“”‘’-,.;:")
+    relative = _RELATIVE.match(clause)
+    if relative:
+        number_at = clause.find(text[q_start:q_end].strip())
+        if number_at >= 0 and len(clause[:number_at].split()) <= 4:
+            clause = clause[number_at:]  # "which led to 1,037 ..." -> "1,037 ..."
+    if not clause:
+        clause = " ".join(text[start:end].split())
+    return clause[:1].upper() + clause[1:]
+
+
+# --- alignment ----------------------------------------------------------------------------------
+
+
+def _match(a: _Claim, b: _Claim, tolerance: float) -> float:
+    """A score > 0 when two quantity claims are about the same thing, 0 otherwise."""
+    if a.unit != b.unit:
+        return 0.0
+    needs_head = a.unit is None or a.head is not None or b.head is not None
+    if needs_head and (a.head is None or a.head != b.head):
+        return 0.0
+    overlap = len(a.terms & b.terms) / max(1, min(len(a.terms), len(b.terms)))
+    jac = _jaccard(a.terms, b.terms) if (a.terms or b.terms) else 1.0
+    ctx = _jaccard(a.context, b.context)
+    qa, qb = a.quantity, b.quantity
+    same_value = math.isclose(qa.value, qb.value, rel_tol=1e-9, abs_tol=1e-9) and qa.bound == qb.bound
+    if same_value:
+        return 3.0 + jac + ctx if overlap >= 0.5 or (not a.terms and not b.terms) else 0.0
+    if values_compatible((qa.value, qa.bound), (qb.value, qb.bound), tolerance=tolerance):
+        return 2.0 + jac + ctx if jac > 0.5 or ctx >= CONTEXT_COMPATIBLE else 0.0
+    if jac >= 0.5 and ctx >= CONTEXT_CONFLICT:
+        return 1.0 + jac + ctx
+    return 0.0
+
+
+def _group_claims(claims: Sequence[_Claim], tolerance: float) -> list[_Group]:
+    """Single-link grouping, in reading order; a claim joins the group it matches best."""
+    groups: list[_Group] = []
+    by_head: dict[tuple[str | None, str | None], list[int]] = defaultdict(list)
+    for claim in claims:
+        key = (claim.unit, claim.head)
+        best, best_score = -1, 0.0
+        for gi in by_head[key]:
+            score = max(_match(claim, other, tolerance) for other in groups[gi].claims)
+            if score > best_score:
+                best, best_score = gi, score
+        if best < 0:
+            by_head[key].append(len(groups))
+            groups.append(_Group([claim]))
+        else:
+            groups[best].claims.append(claim)
+    return groups
+
+
+def _quantity_fact(group: _Group, arts: Mapping[str, _Article], tolerance: float) -> Fact:
+    claims = group.claims
+    # the fact's value: the most precise wording, the most cited among equals, then the earliest
+    value_counts = Counter((c.quantity.value, c.quantity.bound) for c in claims)
+    chosen = min(
+        claims,
+        key=lambda c: (
+            _BOUND_RANK.get(c.quantity.bound, 3),
+            -value_counts[(c.quantity.value, c.quantity.bound)],
+            c.order,
+        ),
+    )
+    values: dict[tuple[float, str], _Claim] = {}
+    for c in sorted(claims, key=lambda c: (c is not chosen, c.order)):
+        values.setdefault((c.quantity.value, c.quantity.bound), c)
+    pairs = list(values.items())
+    conflicts = [
+        (a, b)
+        for i, (ka, a) in enumerate(pairs)
+        for kb, b in pairs[i + 1 :]
+        if not values_compatible(ka, kb, tolerance=tolerance)
+    ]
+    origins = tuple(dict.fromkeys(c.source for c in claims))
+    status: FactStatus
+    note: str | None
+    if conflicts:
+        status = "conflicting"
+        note = "; ".join(
+            f"{a.value_text} ({a.source}) conflicts with {b.value_text} ({b.source})" for a, b in conflicts
+        )
+    else:
+        status = "corroborated" if len(origins) >= 2 else "single-source"
+        others = [c.value_text for _, c in pairs if c is not chosen]
+        note = (
+            f"{chosen.value_text} is compatible with {', '.join(others)}"
+            if others and chosen.value_text not in others
+            else None
+        )
+    counts = chosen.quantity.counts
+    statement = _shortest_clause(claims, chosen)
+    return Fact(
+        statement=statement,
+        kind="quantity",
+        status=status,
+        origins=origins,
+        citations=_citations([(c.article_id, c.sentence) for c in claims], arts),
+        value=chosen.quantity.value,
+        bound=chosen.quantity.bound,
+        counts=" ".join(counts.split()) if counts else None,
+        note=note,
+        variants=tuple(dict.fromkeys(c.value_text for c in values.values())),
+    )
+
+
+def _shortest_clause(claims: Sequence[_Claim], chosen: _Claim) -> str:
+    """The statement: the shortest clause (of at least five words) among claims with the chosen value."""
+    same = [
+        c
+        for c in claims
+        if (c.quantity.value, c.quantity.bound) == (chosen.quantity.value, chosen.quantity.bound)
+    ]
+    pool = [c for c in same if len(c.clause.split()) >= 5] or same
+    # a reporter's own sentence states a fact better than a quotation does
+    best = min(pool, key=lambda c: (c.quoted, len(c.clause), c.order))
+    clause = best.clause
+    return clause if len(clause) <= 240 else clause[:237].rstrip() + "…"
+
+
+def _citations(
+    spans: Sequence[tuple[str, tuple[int, int]]], arts: Mapping[str, _Article]
+) -> tuple[Citation, ...]:
+    unique = dict.fromkeys(spans)
+    ordered = sorted(unique, key=lambda item: (arts[item[0]].index, item[1]))
+    return tuple(arts[aid].citation(span) for aid, span in ordered)
+
+
+# --- quotes and statements ----------------------------------------------------------------------
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def _quote_facts(arts: Sequence[_Article], by_id: Mapping[str, _Article]) -> list[tuple[int, Fact]]:
+    """Quotes carried by two or more articles (near-identical content), as facts."""
+    items: list[tuple[_Article, Quote, frozenset[str]]] = []
+    for art in arts:
+        if art.extraction is None:
+            continue
+        for quote in art.extraction.quotes:
+            tokens = frozenset(t.lower() for t in _TOKEN.findall(quote.content))
+            if len(tokens) >= 5:
+                items.append((art, quote, tokens))
+    groups: list[list[int]] = []
+    member: dict[int, int] = {}
+    for i, (art_i, _, tok_i) in enumerate(items):
+        for j in range(i):
+            art_j, _, tok_j = items[j]
+            if art_j is art_i:
+                continue
+            if len(tok_i & tok_j) / min(len(tok_i), len(tok_j)) >= QUOTE_SIMILARITY:
+                member[i] = member[j]
+                groups[member[j]].append(i)
+                break
+        else:
+            member[i] = len(groups)
+            groups.append([i])
+    facts: list[tuple[int, Fact]] = []
+    for group in groups:
+        if len({items[i][0].article.id for i in group}) < 2:
+            continue
+        first_art, first_quote, _ = items[group[0]]
+        origins = tuple(dict.fromkeys(items[i][0].source for i in group))
+        speaker = first_quote.speaker_canonical or first_quote.speaker
+        content = " ".join(first_quote.content.split())
+        statement = f"{speaker}: “{content}”" if speaker else f"“{content}”"
+        spans = [
+            (items[i][0].article.id, items[i][0].sentence(items[i][1].content_start, items[i][1].content_end))
+            for i in group
+        ]
+        facts.append(
+            (
+                first_art.index * 1_000_000 + first_quote.content_start,
+                Fact(
+                    statement=statement,
+                    kind="quote",
+                    status="corroborated" if len(origins) >= 2 else "single-source",
+                    origins=origins,
+                    citations=_citations(spans, by_id),
+                    variants=tuple(dict.fromkeys(" ".join(items[i][1].content.split()) for i in group)),
+                ),
+            )
+        )
+    return facts
+
+
+def _statement_facts(
+    arts: Sequence[_Article], by_id: Mapping[str, _Article], taken: set[tuple[str, tuple[int, int]]]
+) -> list[tuple[int, Fact]]:
+    """Sentences that two or more articles state near-identically (same stems), as facts."""
+    sentences: list[tuple[_Article, tuple[int, int], frozenset[str]]] = []
+    for art in arts:
+        for span in art.spans:
+            if (art.article.id, span) in taken:
+                continue
+            stems = _stems(art.article.text[span[0] : span[1]])
+            if len(stems) >= 5:
+                sentences.append((art, span, stems))
+    # inverted index over stems so only sentences sharing words are compared; very common stems skipped
+    postings: dict[str, list[int]] = defaultdict(list)
+    limit = max(20, len(arts) * 2)
+    groups: list[list[int]] = []
+    member: dict[int, int] = {}
+    for i, (art_i, _, stems_i) in enumerate(sentences):
+        shared: Counter[int] = Counter()
+        for stem in stems_i:
+            plist = postings[stem]
+            if len(plist) <= limit:
+                shared.update(plist)
+        best, best_sim = -1, 0.0
+        for j, n in shared.items():
+            art_j, _, stems_j = sentences[j]
+            if art_j is art_i or n < 3:
+                continue
+            sim = _jaccard(stems_i, stems_j)
+            if sim >= STATEMENT_SIMILARITY and sim > best_sim:
+                best, best_sim = j, sim
+        if best >= 0:
+            member[i] = member[best]
+            groups[member[best]].append(i)
+        else:
+            member[i] = len(groups)
+            groups.append([i])
+        for stem in stems_i:
+            postings[stem].append(i)
+    facts: list[tuple[int, Fact]] = []
+    for group in groups:
+        if len({sentences[i][0].article.id for i in group}) < 2:
+            continue
+        first_art, first_span, _ = sentences[group[0]]
+        origins = tuple(dict.fromkeys(sentences[i][0].source for i in group))
+        spans = [(sentences[i][0].article.id, sentences[i][1]) for i in group]
+        text = " ".join(first_art.article.text[first_span[0] : first_span[1]].split())
+        facts.append(
+            (
+                first_art.index * 1_000_000 + first_span[0],
+                Fact(
+                    statement=text,
+                    kind="statement",
+                    status="corroborated" if len(origins) >= 2 else "single-source",
+                    origins=origins,
+                    citations=_citations(spans, by_id),
+                ),
+            )
+        )
+    return facts
+
+
+# --- entry point --------------------------------------------------------------------------------
+
+
+def corroborate(
+    articles: Sequence[Article],
+    extractions: Mapping[str, Extraction],
+    origins: Mapping[str, str | None],
+    *,
+    tolerance: float = ABOUT_TOLERANCE,
+) -> tuple[Fact, ...]:
+    """Facts of one story: its articles' claims aligned, each with status, origins and citations.
+
+    ``articles`` are the story's articles (duplicates already removed), ``extractions`` maps an
+    article id to its extraction, ``origins`` an article id to its wire origin (None when unknown).
+    Facts come corroborated first, then conflicting, then single-source, each in reading order.
+    """
+    arts = [
+        _Article(i, a, extractions.get(a.id), source_of(a, origins.get(a.id)))
+        for i, a in enumerate(dict((a.id, a) for a in articles).values())
+    ]
+    by_id = {art.article.id: art for art in arts}
+    claims = _claims(arts)
+    keyed: list[tuple[int, Fact]] = []
+    taken: set[tuple[str, tuple[int, int]]] = set()
+    for group in _group_claims(claims, tolerance):
+        first = min(group.claims, key=lambda c: c.order)
+        position = by_id[first.article_id].index * 1_000_000 + first.quantity.start
+        keyed.append((position, _quantity_fact(group, by_id, tolerance)))
+        taken.update((c.article_id, c.sentence) for c in group.claims)
+    quote_facts = _quote_facts(arts, by_id)
+    for _, fact in quote_facts:
+        taken.update((c.article_id, (c.start, c.end)) for c in fact.citations)
+    keyed.extend(quote_facts)
+    keyed.extend(_statement_facts(arts, by_id, taken))
+    keyed.sort(key=lambda item: (_STATUS_RANK[item[1].status], item[0]))
+    return tuple(fact for _, fact in keyed)
+
+
+def bound_word(bound: Bound | None) -> str:
+    """Words for a bound, for renderers: ``>`` -> ``more than``."""
+    return _BOUND_PREFIX.get(bound or "=", "").strip()
