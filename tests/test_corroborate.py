@@ -1,0 +1,392 @@
+"""Corroboration: claims aligned into facts, statuses by independent origin, citations at sentences."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from storydesk.corroborate import corroborate, sentence_spans, source_of, values_compatible
+from storydesk.models import Article, Bound, Extraction, Fact, Quantity, Quote
+
+# Hand-written stand-ins for the two seed reports (RIA Novosti and Reuters), same claims, own wording.
+RIA = (
+    "Tajik President Emomali Rahmon ordered Defense Minister Sherali Mirzo to mobilize 20,000 reserve "
+    "servicemen to strengthen the Tajik-Afghan border, RIA Novosti reported on Monday.\n\n"
+    "Earlier, a security source told RIA Novosti that the Taliban control more than 70% of the line of the "
+    "state border with the republic.\n\n"
+    "“The head of state ordered to mobilize 20,000 servicemen during a meeting of the Security Council,” "
+    "the agency’s interlocutor said. Peace talks began on September 12, 2020 in Qatar."
+)
+REUTERS = (
+    "Tajikistan President Emomali Rahmon has mobilized 20,000 military reservists to help bolster the "
+    "border with Afghanistan, Reuters reported on Monday.\n\n"
+    "This comes as more than 1,000 members of the Afghan security force members have fled to the country.\n\n"
+    "The Taliban have taken over six districts in the northern province of Badakhshan, which led to "
+    "1,037 Afghan service members moving across the border in Tajikistan, its border guard service told "
+    "Reuters.\n\n"
+    "U.S. troops vacated the Bagram Airfield after 20 years."
+)
+
+
+def _article(aid: str, text: str, outlet: str | None = None) -> Article:
+    return Article(id=aid, text=text, raw_text=text, outlet=outlet, title=f"Title {aid}")
+
+
+def _qty(
+    text: str,
+    phrase: str,
+    value: float,
+    counts: str | None,
+    bound: Bound = "=",
+    unit: str | None = None,
+    occurrence: int = 0,
+) -> Quantity:
+    """A Quantity at the ``occurrence``-th place ``phrase`` appears in ``text``, as extraction gives it."""
+    start = -1
+    for _ in range(occurrence + 1):
+        start = text.index(phrase, start + 1)
+    return Quantity(
+        text=phrase, value=value, bound=bound, unit=unit, counts=counts, start=start, end=start + len(phrase)
+    )
+
+
+def _seed_like() -> tuple[list[Article], dict[str, Extraction], dict[str, str | None]]:
+    ria, reuters = _article("ria", RIA, "Monitoring Desk"), _article("reu", REUTERS, "The Hill")
+    extractions = {
+        "ria": Extraction(
+            "ria",
+            quantities=(
+                _qty(RIA, "20,000", 20000, "reserve servicemen"),
+                _qty(RIA, "more than 70%", 70, "of the line of the state border", ">", "%"),
+                _qty(RIA, "20,000", 20000, "servicemen", occurrence=1),
+                _qty(RIA, "2020", 2020, None),
+            ),
+        ),
+        "reu": Extraction(
+            "reu",
+            quantities=(
+                _qty(REUTERS, "20,000", 20000, "military reservists"),
+                _qty(REUTERS, "more than 1,000", 1000, "members of the Afghan security force members", ">"),
+                _qty(REUTERS, "six", 6, "districts"),
+                _qty(REUTERS, "1,037", 1037, "Afghan service members"),
+                _qty(REUTERS, "20 years", 20, "years"),
+            ),
+        ),
+    }
+    return [ria, reuters], extractions, {"ria": "RIA Novosti", "reu": "Reuters"}
+
+
+def _by_value(facts: Sequence[Fact]) -> dict[float, Fact]:
+    return {f.value: f for f in facts if f.kind == "quantity" and f.value is not None}
+
+
+def test_corroborate_seed_like_story_gives_the_expected_facts() -> None:
+    articles, extractions, origins = _seed_like()
+    facts = _by_value(corroborate(articles, extractions, origins))
+    assert sorted(facts) == [6, 70, 1037, 20000]  # years and durations are not quantity facts
+    assert facts[20000].status == "corroborated"
+    assert set(facts[20000].origins) == {"RIA Novosti", "Reuters"}
+    assert {c.article_id for c in facts[20000].citations} == {"ria", "reu"}
+    assert (facts[70].status, facts[70].origins, facts[70].bound) == ("single-source", ("RIA Novosti",), ">")
+    assert (facts[1037].status, facts[1037].origins) == ("single-source", ("Reuters",))
+    assert facts[1037].note == "1,037 is compatible with more than 1,000"
+    assert set(facts[1037].variants) == {"1,037", "more than 1,000"}
+    assert (facts[6].status, facts[6].counts) == ("single-source", "districts")
+
+
+def test_corroborate_orders_corroborated_facts_first() -> None:
+    articles, extractions, origins = _seed_like()
+    statuses = [f.status for f in corroborate(articles, extractions, origins)]
+    assert statuses == sorted(statuses, key=["corroborated", "conflicting", "single-source"].index)
+
+
+def test_corroborate_citations_are_sentences_that_contain_the_claim() -> None:
+    articles, extractions, origins = _seed_like()
+    texts = {a.id: a.text for a in articles}
+    for fact in corroborate(articles, extractions, origins):
+        assert fact.citations
+        for c in fact.citations:
+            sentence = texts[c.article_id][c.start : c.end]
+            assert c.text == " ".join(sentence.split())
+            assert any(v.removeprefix("more than ") in sentence for v in fact.variants)
+            # a sentence span: it starts a sentence and does not run into the next paragraph
+            assert c.start == 0 or texts[c.article_id][c.start - 1].isspace()
+            assert "\n\n" not in sentence
+
+
+def test_corroborate_uses_extraction_sentences_when_given() -> None:
+    text = "Rahmon mobilized 20,000 reservists on Monday and they went to the border. Nothing else."
+    spans = ((0, 40), (40, len(text)))  # deliberately not where a splitter would cut
+    art = _article("a", text, "Outlet")
+    ext = Extraction("a", quantities=(_qty(text, "20,000", 20000, "reservists"),), sentences=spans)
+    (fact,) = corroborate([art], {"a": ext}, {"a": None})
+    assert (fact.citations[0].start, fact.citations[0].end) == (0, 40)
+
+
+# --- status logic -------------------------------------------------------------------------------
+
+_A = "Tajikistan mobilized {n} {counts} to guard the Afghan border, Reuters said on Monday."
+_B = "Tajikistan mobilized {n} {counts} to guard the Afghan border, AP reported."
+
+
+_Claim = tuple[str, float, Bound, str, str | None]  # text, value, bound, counts, unit
+
+
+def _c(text: str, value: float, counts: str, bound: Bound = "=", unit: str | None = None) -> _Claim:
+    return (text, value, bound, counts, unit)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same_origin", "expected"),
+    [
+        # -> (number of facts, status of the first fact)
+        (
+            _c("20,000", 20000, "reservists"),
+            _c("20,000", 20000, "reserve servicemen"),
+            False,
+            (1, "corroborated"),
+        ),
+        (
+            _c("20,000", 20000, "military reservists"),
+            _c("20,000", 20000, "servicemen"),
+            False,
+            (1, "corroborated"),
+        ),
+        (_c("20,000", 20000, "reservists"), _c("20,000", 20000, "reservists"), True, (1, "single-source")),
+        (_c("20,000", 20000, "reservists"), _c("10,000", 10000, "reservists"), False, (1, "conflicting")),
+        (
+            _c("1,037", 1037, "soldiers"),
+            _c("more than 1,000", 1000, "soldiers", ">"),
+            False,
+            (1, "corroborated"),
+        ),
+        (_c("1,037", 1037, "soldiers"), _c("about 1,000", 1000, "soldiers", "~"), False, (1, "corroborated")),
+        (
+            _c("1,037", 1037, "soldiers"),
+            _c("fewer than 500", 500, "soldiers", "<"),
+            False,
+            (1, "conflicting"),
+        ),
+        (_c("1,037", 1037, "soldiers"), _c("about 500", 500, "soldiers", "~"), False, (1, "conflicting")),
+        # a share of the border and a count of troops are never one fact
+        (_c("70%", 70, "of the border", unit="%"), _c("70", 70, "troops"), False, (2, "single-source")),
+        # different counted things with the same number stay apart
+        (_c("20,000", 20000, "reservists"), _c("20,000", 20000, "refugees"), False, (2, "single-source")),
+    ],
+)
+def test_corroborate_status_logic(a: _Claim, b: _Claim, same_origin: bool, expected: tuple[int, str]) -> None:
+    text_a = _A.format(n=a[0], counts=a[3].removeprefix("of the "))
+    text_b = _B.format(n=b[0], counts=b[3].removeprefix("of the "))
+    arts = [_article("a", text_a, "Outlet A"), _article("b", text_b, "Outlet B")]
+    ext = {
+        "a": Extraction("a", quantities=(_qty(text_a, a[0], a[1], a[3], a[2], a[4]),)),
+        "b": Extraction("b", quantities=(_qty(text_b, b[0], b[1], b[3], b[2], b[4]),)),
+    }
+    origins: dict[str, str | None] = {"a": "Reuters", "b": "Reuters" if same_origin else "AP"}
+    facts = [f for f in corroborate(arts, ext, origins) if f.kind == "quantity"]
+    assert (len(facts), facts[0].status) == expected
+    if expected == (1, "corroborated") and a[0] != b[0]:
+        assert facts[0].note is not None and "compatible" in facts[0].note
+        assert set(facts[0].variants) == {a[0], b[0]}
+    if expected[1] == "conflicting":
+        assert facts[0].note is not None and a[0] in facts[0].note and b[0] in facts[0].note
+
+
+def test_corroborate_different_contexts_do_not_conflict() -> None:
+    """Two different counts of reservists in unrelated sentences are two facts, not a conflict."""
+    text_a = "Tajikistan mobilized 20,000 reservists to guard the Afghan border."
+    text_b = "Kyrgyzstan keeps 10,000 reservists in its army for emergencies."
+    arts = [_article("a", text_a), _article("b", text_b)]
+    ext = {
+        "a": Extraction("a", quantities=(_qty(text_a, "20,000", 20000, "reservists"),)),
+        "b": Extraction("b", quantities=(_qty(text_b, "10,000", 10000, "reservists"),)),
+    }
+    facts = corroborate(arts, ext, {"a": "Reuters", "b": "AP"})
+    assert sorted(f.status for f in facts) == ["single-source", "single-source"]
+
+
+@pytest.mark.parametrize(
+    ("copies", "extra_outlet", "status"), [(5, False, "single-source"), (5, True, "corroborated")]
+)
+def test_corroborate_independence_is_by_wire_origin_not_outlet(
+    copies: int, extra_outlet: bool, status: str
+) -> None:
+    """Rewrites of one Reuters report in several outlets are one source; an unattributed outlet is another."""
+    arts, ext, origins = [], {}, {}
+    sources = [(f"r{i}", f"Outlet {i}", "Reuters") for i in range(5)]
+    if extra_outlet:
+        sources.append(("x", "Daily Independent", None))
+    for aid, outlet, origin in sources:
+        text = f"Rahmon mobilized 20,000 reservists, {outlet} wrote."
+        arts.append(_article(aid, text, outlet))
+        ext[aid] = Extraction(aid, quantities=(_qty(text, "20,000", 20000, "reservists"),))
+        origins[aid] = origin
+    (fact,) = corroborate(arts, ext, origins)
+    assert fact.status == status
+    assert fact.origins == (("Reuters", "Daily Independent") if extra_outlet else ("Reuters",))
+    assert len(fact.citations) == len(sources)
+
+
+@pytest.mark.parametrize(
+    ("origin", "outlet", "expected"),
+    [("Reuters", "The Hill", "Reuters"), (None, "The Hill", "The Hill"), (None, None, "article:x"),
+     ("  ", "  ", "article:x")],
+)  # fmt: skip
+def test_corroborate_source_of(origin: str | None, outlet: str | None, expected: str) -> None:
+    assert source_of(_article("x", "Text.", outlet), origin) == expected
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "compatible"),
+    [
+        ((1037, "="), (1000, ">"), True),
+        ((1000, "="), (1000, ">"), True),  # "more than" read as "at least": writers round
+        ((1037, "="), (1000, "~"), True),
+        ((1200, "="), (1000, "~"), False),
+        ((1037, "="), (500, "<"), False),
+        ((20000, "="), (10000, "="), False),
+        ((20000, "="), (20000, "="), True),
+        ((1000, ">"), (5000, ">"), True),
+        ((1000, ">"), (500, "<"), False),
+    ],
+)
+def test_corroborate_values_compatible(a: tuple[float, str], b: tuple[float, str], compatible: bool) -> None:
+    assert values_compatible(a, b) is compatible
+    assert values_compatible(b, a) is compatible
+
+
+@pytest.mark.parametrize(
+    ("phrase", "value", "counts", "unit"),
+    [("2020", 2020, None, None), ("20 years", 20, "years", None), ("three", 3, None, None),
+     ("12", 12, None, "days")],
+)  # fmt: skip
+def test_corroborate_drops_dates_durations_and_bare_numbers(
+    phrase: str, value: float, counts: str | None, unit: str | None
+) -> None:
+    text = f"Something happened with {phrase} in it, Reuters said."
+    ext = Extraction("a", quantities=(_qty(text, phrase, value, counts, "=", unit),))
+    assert corroborate([_article("a", text)], {"a": ext}, {"a": "Reuters"}) == ()
+
+
+# --- quotes and statements ----------------------------------------------------------------------
+
+
+def _quote(text: str, content: str, speaker: str) -> Quote:
+    cs, ss = text.index(content), text.index(speaker)
+    return Quote(speaker, ss, ss + len(speaker), "said", None, None, content, cs, cs + len(content), True)
+
+
+def test_corroborate_same_quote_in_two_origins_is_a_corroborated_fact() -> None:
+    said = "We will support Tajikistan if needed to stabilize its border"
+    text_a = f"“{said},” Putin said, according to Reuters."
+    text_b = f"“{said} with Russia,” Putin said, AP reported."
+    text_c = "“Special attention was paid to the situation in the north of the country,” his office said."
+    arts = [_article("a", text_a), _article("b", text_b), _article("c", text_c)]
+    ext = {
+        "a": Extraction("a", quotes=(_quote(text_a, said, "Putin"),)),
+        "b": Extraction("b", quotes=(_quote(text_b, said + " with Russia", "Putin"),)),
+        "c": Extraction("c", quotes=(_quote(text_c, text_c[1:71], "his office"),)),
+    }
+    facts = [f for f in corroborate(arts, ext, {"a": "Reuters", "b": "AP", "c": "AFP"}) if f.kind == "quote"]
+    assert len(facts) == 1  # a quote found once is not a fact
+    assert facts[0].status == "corroborated" and set(facts[0].origins) == {"Reuters", "AP"}
+    assert {c.article_id for c in facts[0].citations} == {"a", "b"}
+
+
+def test_corroborate_same_statement_in_two_origins_is_a_fact() -> None:
+    text_a = "Peace talks between the Afghan government and the Taliban began in Qatar last September. Other."
+    text_b = (
+        "Rain fell. Peace talks between the Afghan government and the Taliban began in Qatar in September."
+    )
+    arts = [_article("a", text_a), _article("b", text_b)]
+    facts = corroborate(arts, {}, {"a": "Reuters", "b": "AP"})
+    assert [(f.kind, f.status) for f in facts] == [("statement", "corroborated")]
+    assert all("Peace talks" in c.text for c in facts[0].citations)
+
+
+def test_corroborate_handles_articles_without_extractions_or_text() -> None:
+    arts = [_article("a", ""), _article("b", "Only numbers 1 2 3 4.")]
+    assert corroborate(arts, {}, {}) == ()
+
+
+# --- sentences ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        (
+            "U.S. troops left. Mr. Smith said so. Then it ended!",
+            ["U.S. troops left.", "Mr. Smith said so.", "Then it ended!"],
+        ),
+        ("“He left,” she said. “Why?” he asked.", ["“He left,” she said.", "“Why?” he asked."]),
+        ("A title\n\nFirst part. second clause stays", ["A title", "First part. second clause stays"]),
+        ("", []),
+    ],
+)
+def test_corroborate_sentence_spans(text: str, sentences: list[str]) -> None:
+    assert [text[s:e] for s, e in sentence_spans(text)] == sentences
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab .!?\n“”\"'A1")), max_size=300))
+def test_corroborate_sentence_spans_partition_arbitrary_text(text: str) -> None:
+    spans = sentence_spans(text)
+    previous_end = 0
+    for s, e in spans:
+        assert previous_end <= s < e <= len(text)
+        assert text[s:e] == text[s:e].strip()
+        previous_end = e
+    assert re.sub(r"\s", "", text) == "".join(re.sub(r"\s", "", text[s:e]) for s, e in spans)
+
+
+# --- the real seeds -----------------------------------------------------------------------------
+
+
+def _seed_text(path: Path) -> str:
+    """The seed's body as the cleaner leaves it: no header line, no Source: line, no bio."""
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"^\s*date \d{4}-\d\d-\d\d [^:]*:[^.]*\.\s*", "", text)
+    return text.split("\nSource:")[0].strip().replace("inte-rlocutor", "interlocutor")
+
+
+def test_corroborate_on_the_seed_texts(seeds_dir: Path) -> None:
+    ria_text = _seed_text(next(seeds_dir.glob("000_*.txt")))
+    reu_text = _seed_text(next(seeds_dir.glob("003_*.txt")))
+    arts = [_article("000", ria_text, "Monitoring Desk"), _article("003", reu_text)]
+    ext = {
+        "000": Extraction(
+            "000",
+            quantities=(
+                _qty(ria_text, "20,000", 20000, "reserve servicemen"),
+                _qty(ria_text, "more than 70%", 70, "of the line of the state border", ">", "%"),
+                _qty(ria_text, "20,000", 20000, "servicemen", occurrence=1),
+            ),
+        ),
+        "003": Extraction(
+            "003",
+            quantities=(
+                _qty(reu_text, "20,000", 20000, "military reservists"),
+                _qty(reu_text, "more than 1,000", 1000, "members of the Afghan security force members", ">"),
+                _qty(reu_text, "six", 6, "districts"),
+                _qty(reu_text, "1,037", 1037, "Afghan service members"),
+                _qty(reu_text, "20 years", 20, "years"),
+            ),
+        ),
+    }
+    facts = corroborate(arts, ext, {"000": "RIA Novosti", "003": "Reuters"})
+    by_value = _by_value(facts)
+    assert {v: (f.status, f.origins) for v, f in by_value.items()} == {
+        20000: ("corroborated", ("RIA Novosti", "Reuters")),
+        70: ("single-source", ("RIA Novosti",)),
+        1037: ("single-source", ("Reuters",)),
+        6: ("single-source", ("Reuters",)),
+    }
+    assert "compatible with more than 1,000" in (by_value[1037].note or "")
+    assert "Rahmon" in by_value[20000].statement and "20,000" in by_value[20000].statement
+    assert "Tina Shields" not in repr(facts)
