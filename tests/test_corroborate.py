@@ -211,14 +211,17 @@ def test_corroborate_different_contexts_do_not_conflict() -> None:
 
 
 @pytest.mark.parametrize(
-    ("copies", "extra_outlet", "status"), [(5, False, "single-source"), (5, True, "corroborated")]
+    ("copies", "extra_outlet", "status"),
+    [(2, False, "single-source"), (5, False, "single-source"), (5, True, "corroborated")],
 )
 def test_corroborate_independence_is_by_wire_origin_not_outlet(
     copies: int, extra_outlet: bool, status: str
 ) -> None:
     """Rewrites of one Reuters report in several outlets are one source; an unattributed outlet is another."""
-    arts, ext, origins = [], {}, {}
-    sources = [(f"r{i}", f"Outlet {i}", "Reuters") for i in range(5)]
+    arts: list[Article] = []
+    ext: dict[str, Extraction] = {}
+    origins: dict[str, str | None] = {}
+    sources: list[tuple[str, str, str | None]] = [(f"r{i}", f"Outlet {i}", "Reuters") for i in range(copies)]
     if extra_outlet:
         sources.append(("x", "Daily Independent", None))
     for aid, outlet, origin in sources:
