@@ -28,8 +28,8 @@ _HEADER = re.compile(
     r"""^[ \t]*date[ \t]+(?P<date>\d{4}-\d{2}-\d{2})
     (?:[ \t]+(?P<place>[A-Z][A-Z'’.\-]*(?:[ \t]+[A-Z][A-Z'’.\-]*){0,4}))?
     (?:[ \t]*\((?P<desk>[^()\n]{1,60})\))?
-    [ \t]*(?::[ \t]*(?P<author>[A-Z][\w'’\-]+
-        (?:[ \t]+(?:[A-Z]\.|[A-Z][\w'’\-]+|(?:de|van|von|al|el|bin)\b)){0,4})\.?)?
+    [ \t]*(?::[ \t]*(?:(?P<author>[A-Z][\w'’\-]+
+        (?:[ \t]+(?:[A-Z]\.|[A-Z][\w'’\-]+|(?:de|van|von|al|el|bin)\b)){0,4})\.?)?)?
     (?=[ \t]|$)[ \t]*""",
     re.VERBOSE,
 )
@@ -207,7 +207,7 @@ def _clean(doc: RawDocument, settings: CleanSettings) -> Article | Rejection:
         desk=header.get("desk"),
         author=header.get("author") or doc.author,
         bio=bio,
-        steps=tuple(sorted(steps, key=lambda s: (s.raw_start if s.raw_start is not None else -1))),
+        steps=tuple(sorted(steps, key=lambda s: s.raw_start if s.raw_start is not None else -1)),
         metadata=metadata,
         source=doc.source,
     )

@@ -40,7 +40,9 @@ class CleanSettings:
         "(or appears unbroken in the same text); 2.0 keeps rare real words such as 'interlocutor' (2.4).",
     )
     dehyphenate_max_part_zipf: float = setting(
-        3.0, "Parts this frequent are words on their own: a hyphen between two of them is a compound, kept."
+        2.5,
+        "Parts this frequent are words on their own: a hyphen between two of them is a compound, kept "
+        "(south-easterly, bi-lingual); stray-hyphen fragments such as 'rlocutor' score near 0.",
     )
     min_words: int = setting(5, "Articles with fewer words than this are rejected (title-only items are kept).")
 
