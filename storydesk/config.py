@@ -53,6 +53,12 @@ class DedupSettings:
     seed: int = setting(1, "MinHash seed; fixed so signatures are reproducible and storable.")
     shingle_size: int = setting(5, "Word shingle length for MinHash.")
     near_threshold: float = setting(0.8, "Verified Jaccard similarity at which an article is a near-duplicate.")
+    lsh_threshold: float = setting(
+        0.5, "MinHash LSH candidate threshold, below near_threshold so every real match gets verified."
+    )
+    min_shingles: int = setting(
+        8, "Texts with fewer distinct shingles (headline-only items) are matched exactly, never as near."
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
