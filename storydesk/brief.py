@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import jinja2
 
-from storydesk.corroborate import sentence_spans, source_of
+from storydesk.corroborate import sentence_spans, source_of, trim_span
 from storydesk.models import Article, Citation, Explanation, Extraction, Fact, ResolvedEntity, Story
 
 __all__ = [
@@ -255,10 +255,10 @@ def _quotes(
         if extraction is None:
             continue
         text = b.article.text
-        spans = tuple(sorted(extraction.sentences)) or sentence_spans(text)
+        spans = tuple(trim_span(text, s, e) for s, e in sorted(extraction.sentences)) or sentence_spans(text)
         seen: set[tuple[int, int]] = set()
         for quote in sorted(extraction.quotes, key=lambda q: (q.content_start, q.content_end)):
-            content = " ".join(quote.content.split())
+            content = _quote_content(quote.content, quote.direct)
             if not content or (quote.content_start, quote.content_end) in seen:
                 continue
             seen.add((quote.content_start, quote.content_end))
@@ -278,6 +278,17 @@ def _quotes(
                 )
             )
     return tuple(out)
+
+
+_THAT = re.compile(r"^that\s+", re.IGNORECASE)
+
+
+def _quote_content(content: str, direct: bool) -> str:
+    """Quote text for display: one line, without the comma before a closing quote mark or a leading "that"."""
+    text = " ".join(content.split()).strip(' ,;:“”"«»')
+    if not direct:
+        text = _THAT.sub("", text)
+    return text
 
 
 def _cover(spans: Sequence[tuple[int, int]], start: int, end: int, length: int) -> tuple[int, int]:

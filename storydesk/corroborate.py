@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from storydesk.models import Article, Bound, Citation, Extraction, Fact, FactStatus, Quantity, Quote
 
-__all__ = ["corroborate", "sentence_spans", "source_of", "values_compatible"]
+__all__ = ["corroborate", "sentence_spans", "source_of", "trim_span", "values_compatible"]
 
 #: Relative tolerance of an approximate value: "about 1,000" covers 900..1,100.
 ABOUT_TOLERANCE = 0.1
@@ -115,6 +115,15 @@ def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> 
         end -= 1
     if end > start:
         spans.append((start, end))
+
+
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span without the whitespace at its ends (extractors often keep a paragraph break)."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 def _sentence_at(spans: Sequence[tuple[int, int]], start: int, end: int, text_len: int) -> tuple[int, int]:
@@ -347,7 +356,11 @@ class _Article:
         self.extraction = extraction
         self.source = source
         spans = extraction.sentences if extraction and extraction.sentences else ()
-        self.spans: tuple[tuple[int, int], ...] = tuple(sorted(spans)) or sentence_spans(article.text)
+        text = article.text
+        trimmed = (trim_span(text, s, e) for s, e in sorted(spans) if 0 <= s < e <= len(text))
+        self.spans: tuple[tuple[int, int], ...] = tuple(sp for sp in trimmed if sp[1] > sp[0])
+        if not self.spans:
+            self.spans = sentence_spans(text)
 
     def sentence(self, start: int, end: int) -> tuple[int, int]:
         return _sentence_at(self.spans, start, end, len(self.article.text))
@@ -405,7 +418,7 @@ def _claims(arts: Sequence[_Article]) -> list[_Claim]:
             seen.add((q.start, q.end))
             terms, head = kept
             if q.sentence_end > q.sentence_start and q.sentence_start <= q.start and q.end <= q.sentence_end:
-                span = (q.sentence_start, q.sentence_end)
+                span = trim_span(text, q.sentence_start, q.sentence_end)
             else:
                 span = art.sentence(q.start, q.end)
             sentence_text = text[span[0] : span[1]]
