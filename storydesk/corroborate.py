@@ -44,6 +44,8 @@ STATEMENT_SIMILARITY = 0.6
 #: Quote facts: minimum token containment between two quotes of different articles.
 QUOTE_SIMILARITY = 0.85
 
+#: Members of a fact a new claim is compared with (keeps grouping linear in large stories).
+_GROUP_SAMPLE = 25
 _STATUS_RANK = {"corroborated": 0, "conflicting": 1, "single-source": 2}
 _BOUND_RANK = {"=": 0, "~": 1, ">": 2, "<": 2}
 
@@ -530,7 +532,8 @@ def _group_claims(claims: Sequence[_Claim], tolerance: float) -> list[_Group]:
         key = (claim.unit, claim.head)
         best, best_score = -1, 0.0
         for gi in by_head[key]:
-            score = max(_match(claim, other, tolerance) for other in groups[gi].claims)
+            # the first members stand for the group: bounded work per claim in stories of many rewrites
+            score = max(_match(claim, other, tolerance) for other in groups[gi].claims[:_GROUP_SAMPLE])
             if score > best_score:
                 best, best_score = gi, score
         if best < 0:
@@ -709,9 +712,10 @@ def _statement_facts(
         if best >= 0:
             member[i] = member[best]
             groups[member[best]].append(i)
-        else:
-            member[i] = len(groups)
-            groups.append([i])
+            continue
+        # only a group's founding sentence is indexed: candidates are groups, not every copy
+        member[i] = len(groups)
+        groups.append([i])
         for stem in stems_i:
             postings[stem].append(i)
     facts: list[tuple[int, Fact]] = []

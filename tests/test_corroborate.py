@@ -393,3 +393,40 @@ def test_corroborate_on_the_seed_texts(seeds_dir: Path) -> None:
     assert "compatible with more than 1,000" in (by_value[1037].note or "")
     assert "Rahmon" in by_value[20000].statement and "20,000" in by_value[20000].statement
     assert "Tina Shields" not in repr(facts)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    text=st.text(max_size=400),
+    picks=st.lists(
+        st.tuples(
+            st.integers(0, 400),
+            st.integers(1, 12),
+            st.floats(-1e6, 1e9, allow_nan=False),
+            st.sampled_from(["=", ">", "<", "~"]),
+            st.sampled_from([None, "reservists", "of the border", "troops", "", "years"]),
+        ),
+        max_size=8,
+    ),
+)
+def test_corroborate_never_fails_on_arbitrary_claims(
+    text: str, picks: list[tuple[int, int, float, Bound, str | None]]
+) -> None:
+    """Arbitrary text and quantities anywhere in it: no exception, citations inside the text."""
+    quantities = []
+    for start, length, value, bound, counts in picks:
+        start = min(start, max(0, len(text) - 1))
+        end = min(len(text), start + length)
+        if end > start:
+            quantities.append(
+                Quantity(text[start:end], value, bound, "%" if counts == "" else None, counts, start, end)
+            )
+    arts = [_article("a", text), _article("b", text[::-1])]
+    ext = {
+        "a": Extraction("a", quantities=tuple(quantities)),
+        "b": Extraction("b", quantities=tuple(quantities)),
+    }
+    for fact in corroborate(arts, ext, {"a": "Reuters", "b": None}):
+        assert fact.status in {"corroborated", "single-source", "conflicting"}
+        for c in fact.citations:
+            assert 0 <= c.start <= c.end <= len(text)
