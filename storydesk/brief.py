@@ -333,6 +333,7 @@ def _fact_dict(bf: BriefFact) -> dict[str, Any]:
         "value": _number(fact.value),
         "value_text": bf.value_text,
         "bound": fact.bound,
+        "unit": fact.unit,
         "counts": fact.counts,
         "status": fact.status,
         "origins": list(fact.origins),

@@ -592,6 +592,7 @@ def _quantity_fact(group: _Group, arts: Mapping[str, _Article], tolerance: float
         citations=_citations([(c.article_id, c.sentence) for c in claims], arts),
         value=chosen.quantity.value,
         bound=chosen.quantity.bound,
+        unit=chosen.quantity.unit,
         counts=" ".join(counts.split()) if counts else None,
         note=note,
         variants=tuple(dict.fromkeys(c.value_text for c in values.values())),

@@ -277,6 +277,7 @@ class Fact:
     citations: tuple[Citation, ...]
     value: float | None = None
     bound: Bound | None = None
+    unit: str | None = None  # "%", "km", ... ; None for plain counts
     counts: str | None = None
     note: str | None = None  # e.g. "1,037 is compatible with more than 1,000"
     variants: tuple[str, ...] = ()  # the differing wordings/values seen
