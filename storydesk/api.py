@@ -1,9 +1,9 @@
 """The Python API: ``Desk`` is what the CLI, the web app and users' scripts call.
 
-    with Desk.open("desk.db") as desk:
-        summary = desk.ingest(["articles/"])
-        for story in desk.stories():
-            print(story.headline, desk.render(story.id, "md"))
+with Desk.open("desk.db") as desk:
+    summary = desk.ingest(["articles/"])
+    for story in desk.stories():
+        print(story.headline, desk.render(story.id, "md"))
 """
 
 from __future__ import annotations
@@ -241,7 +241,9 @@ class Desk:
         raw = self.store.extractions([a.id for a in originals])
         extractions = {aid: extraction_from_json(data) for aid, data in raw.items()}
         facts = corroborate_stage.corroborate(originals, extractions, origins)
-        entities = extract_stage.resolve_entities([extractions[a.id] for a in originals if a.id in extractions])
+        entities = extract_stage.resolve_entities(
+            [extractions[a.id] for a in originals if a.id in extractions]
+        )
         return StoryDetail(
             story=story,
             articles=tuple(articles),

@@ -47,9 +47,9 @@ state = _State()
 
 @app.callback()
 def _root(
-    db: Annotated[str, typer.Option("--db", envvar="STORYDESK_DB", help="SQLite database file of the desk.")] = (
-        "storydesk.db"
-    ),
+    db: Annotated[
+        str, typer.Option("--db", envvar="STORYDESK_DB", help="SQLite database file of the desk.")
+    ] = ("storydesk.db"),
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", help="Override a setting, e.g. --set cluster.threshold=0.6 (see `settings`)."),
@@ -84,7 +84,11 @@ def _progress() -> Iterator[Any]:
 
     tasks: dict[str, Any] = {}
     with Progress(
-        TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+        TextColumn("{task.description:>8}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
     ) as bar:
 
         def report(stage: str, done: int, total: int | None) -> None:
@@ -239,7 +243,13 @@ def search(
     with _errors(), _desk() as desk:
         hits = desk.search(query, limit)
     rows = [
-        {"id": h.article.id, "story": h.story_id, "title": h.article.title, "rank": h.rank, "snippet": h.snippet}
+        {
+            "id": h.article.id,
+            "story": h.story_id,
+            "title": h.article.title,
+            "rank": h.rank,
+            "snippet": h.snippet,
+        }
         for h in hits
     ]
     if as_json:
@@ -302,7 +312,9 @@ def serve(
 
 @app.command()
 def cluster(
-    input_path: Annotated[Path, typer.Argument(metavar="INPUT.jsonl", help="Articles, one JSON object a line.")],
+    input_path: Annotated[
+        Path, typer.Argument(metavar="INPUT.jsonl", help="Articles, one JSON object a line.")
+    ],
     out_path: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
 ) -> None:
     """Cluster a JSONL file into stories without a database: one {"id", "story"} line per input, in order."""
@@ -316,7 +328,9 @@ def cluster(
 
 @app.command()
 def extract(
-    input_path: Annotated[Path, typer.Argument(metavar="INPUT.jsonl", help="Articles, one JSON object a line.")],
+    input_path: Annotated[
+        Path, typer.Argument(metavar="INPUT.jsonl", help="Articles, one JSON object a line.")
+    ],
     out_path: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
 ) -> None:
     """Extract entities, quantities, dates and quotes; offsets index each input `text` exactly."""
@@ -332,7 +346,9 @@ def extract(
 
 @eval_app.command("clusters")
 def eval_clusters(
-    gold_path: Annotated[Path, typer.Argument(metavar="GOLD.jsonl", help="Articles with a gold story label.")],
+    gold_path: Annotated[
+        Path, typer.Argument(metavar="GOLD.jsonl", help="Articles with a gold story label.")
+    ],
     label: Annotated[str, typer.Option(help="Field holding the gold story label.")] = "gold",
     ecbplus: Annotated[
         bool, typer.Option("--ecbplus", help="Input is ECB+ (ecbplus_train_dev.jsonl): gold = subtopic.")

@@ -16,7 +16,7 @@ from typing import Any
 from storydesk.errors import ConfigError
 
 
-def setting(default: Any, help: str) -> Any:  # noqa: A002 - mirrors datasette's Setting
+def setting(default: Any, help: str) -> Any:
     """Declare a setting: its default and a one-line help text."""
     if isinstance(default, (list, dict, set)):
         raise TypeError("settings must have immutable defaults")
@@ -44,7 +44,9 @@ class CleanSettings:
         "Parts this frequent are words on their own: a hyphen between two of them is a compound, kept "
         "(south-easterly, bi-lingual); stray-hyphen fragments such as 'rlocutor' score near 0.",
     )
-    min_words: int = setting(5, "Articles with fewer words than this are rejected (title-only items are kept).")
+    min_words: int = setting(
+        5, "Articles with fewer words than this are rejected (title-only items are kept)."
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -52,7 +54,9 @@ class DedupSettings:
     num_perm: int = setting(128, "MinHash permutations.")
     seed: int = setting(1, "MinHash seed; fixed so signatures are reproducible and storable.")
     shingle_size: int = setting(5, "Word shingle length for MinHash.")
-    near_threshold: float = setting(0.8, "Verified Jaccard similarity at which an article is a near-duplicate.")
+    near_threshold: float = setting(
+        0.8, "Verified Jaccard similarity at which an article is a near-duplicate."
+    )
     lsh_threshold: float = setting(
         0.5, "MinHash LSH candidate threshold, below near_threshold so every real match gets verified."
     )
@@ -77,10 +81,35 @@ class ModelSettings:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ClusterSettings:
     threshold: float = setting(0.5, "Minimum combined score for an article to join an existing story.")
-    window_days: float = setting(7.0, "Stories with no article for this many days go dormant (still searchable).")
+    window_days: float = setting(
+        7.0, "Stories with no article for this many days go dormant (still searchable)."
+    )
     max_chars: int = setting(1000, "Characters of title + lead embedded per article.")
-    index: str = setting("usearch", "Approximate nearest-neighbour index over story centroids: usearch or exact.")
+    index: str = setting(
+        "usearch", "Approximate nearest-neighbour index over story centroids: usearch, hnswlib or exact."
+    )
     candidates: int = setting(10, "Story candidates fetched from the index per article.")
+    w_embedding: float = setting(
+        0.5, "Weight of the embedding cosine (article vs story centroid) in the score."
+    )
+    w_lexical: float = setting(0.5, "Weight of the online TF-IDF cosine (article vs story term profile).")
+    w_entities: float = setting(
+        0.2, "Weight of the idf-weighted share of the article's entities the story has."
+    )
+    w_numbers: float = setting(0.0, "Bonus for numbers shared with the story (full at two shared numbers).")
+    year_penalty: float = setting(0.1, "Penalty when article and story both name years and none agree.")
+    reopen_margin: float = setting(0.1, "Extra score a dormant story needs to be reopened (or merged into).")
+    merge_threshold: float = setting(
+        0.7, "Score at which an article that joined one story also pulls in the runner-up."
+    )
+    use_ner: bool = setting(True, "Extract entities and numbers with spaCy NER over title + lead.")
+    ner_chars: int = setting(600, "Characters of title + lead run through NER.")
+    lexical_chars: int = setting(3000, "Characters of text used for the lexical (TF-IDF) profile.")
+    ann_connectivity: int = setting(16, "HNSW connectivity (M) of the centroid index.")
+    ann_expansion: int = setting(64, "HNSW expansion (ef) for inserts and searches.")
+    reindex_similarity: float = setting(
+        0.995, "A story's centroid is re-indexed when its cosine to the indexed copy drops below this."
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -98,11 +98,17 @@ class Embedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # "Loading weights" bars would clutter every command's stderr
 
             self._model: Any = SentenceTransformer(target, device="cpu")
         except Exception as exc:  # the library raises many kinds; all mean "no model"
             raise ModelError(f"cannot load embedding model {target!r}: {exc}") from exc
-        dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
         self.dimension = int(dim() or 0)
         self.name = settings.embedding_model
 

@@ -172,7 +172,8 @@ class Pipeline:
             if article_id in by_id:
                 members.setdefault(story_id, []).append(article_id)
         stories = [
-            build_story(story_id, [by_id[i] for i in ids], items, origins) for story_id, ids in members.items()
+            build_story(story_id, [by_id[i] for i in ids], items, origins)
+            for story_id, ids in members.items()
         ]
         stories.sort(key=lambda s: s.id)
         return stories, final, merges
@@ -260,7 +261,9 @@ def cluster_records(
     return [(ids[n - 1], story_of.get(by_line.get(n, ""))) for n in range(1, len(keyed) + 1)]
 
 
-def extract_records(records: Sequence[Mapping[str, Any]], settings: Settings | None = None) -> list[dict[str, Any]]:
+def extract_records(
+    records: Sequence[Mapping[str, Any]], settings: Settings | None = None
+) -> list[dict[str, Any]]:
     """Extraction over records' text exactly as given (offsets index the input ``text``)."""
     pipeline = Pipeline(settings)
     out = []

@@ -194,7 +194,9 @@ class Store:
         return applied
 
     def migrations(self) -> list[tuple[int, str]]:
-        return [(r["id"], r["name"]) for r in self.conn.execute("SELECT id, name FROM migrations ORDER BY id")]
+        return [
+            (r["id"], r["name"]) for r in self.conn.execute("SELECT id, name FROM migrations ORDER BY id")
+        ]
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -228,7 +230,9 @@ class Store:
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self.conn.execute(f"SELECT id FROM articles WHERE id IN ({marks})", chunk))
+            found.update(
+                r[0] for r in self.conn.execute(f"SELECT id FROM articles WHERE id IN ({marks})", chunk)
+            )
         return found
 
     def add_article(self, article: Article, dedup: DedupResult) -> None:
@@ -320,7 +324,9 @@ class Store:
         if row is None:
             return DedupResult(article_id)
         wire = (
-            WireOrigin(row["wire_origin"], row["wire_evidence"] or "", row["wire_start"] or 0, row["wire_end"] or 0)
+            WireOrigin(
+                row["wire_origin"], row["wire_evidence"] or "", row["wire_start"] or 0, row["wire_end"] or 0
+            )
             if row["wire_origin"]
             else None
         )
@@ -345,7 +351,8 @@ class Store:
 
     def put_extraction(self, article_id: str, data: dict[str, Any]) -> None:
         self.conn.execute(
-            "INSERT OR REPLACE INTO extractions (article_id, data) VALUES (?, ?)", (article_id, json.dumps(data))
+            "INSERT OR REPLACE INTO extractions (article_id, data) VALUES (?, ?)",
+            (article_id, json.dumps(data)),
         )
 
     def extractions(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -460,7 +467,9 @@ class Store:
     def merges(self) -> list[StoryMerge]:
         return [
             StoryMerge(r[0], r[1], r[2], r[3])
-            for r in self.conn.execute("SELECT kept, absorbed, at_article, score FROM story_merges ORDER BY rowid")
+            for r in self.conn.execute(
+                "SELECT kept, absorbed, at_article, score FROM story_merges ORDER BY rowid"
+            )
         ]
 
     # --- rejections and search ------------------------------------------------
@@ -500,7 +509,9 @@ class Store:
 def _explanation(data: dict[str, Any]) -> Explanation:
     """An Explanation from JSON, its lists back to tuples; unknown keys ignored."""
     known = {f for f in Explanation.__dataclass_fields__}
-    values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in known}
+    values: dict[str, Any] = {
+        k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in known
+    }
     return Explanation(**values)
 
 
@@ -533,5 +544,5 @@ def extraction_from_json(data: Mapping[str, Any]) -> Extraction:
         dates=tuple(DateMention(**d) for d in data.get("dates", ())),
         quotes=tuple(Quote(**q) for q in data.get("quotes", ())),
         wire_origin=data.get("wire_origin"),
-        sentences=tuple(tuple(s) for s in data.get("sentences", ())),  # type: ignore[misc]
+        sentences=tuple((int(s[0]), int(s[1])) for s in data.get("sentences", ())),
     )

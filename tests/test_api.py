@@ -99,7 +99,11 @@ def test_api_brief_facts_on_the_seeds(seeded: Desk) -> None:
     assert reservists["status"] == "corroborated"
     assert set(reservists["origins"]) == {"RIA Novosti", "Reuters"}
     border = _fact(brief, 70)
-    assert border["bound"] == ">" and border["status"] == "single-source" and border["origins"] == ["RIA Novosti"]
+    assert (
+        border["bound"] == ">"
+        and border["status"] == "single-source"
+        and border["origins"] == ["RIA Novosti"]
+    )
     crossed = _fact(brief, 1037)
     assert crossed["status"] == "single-source" and crossed["origins"] == ["Reuters"]
     assert "1,000" in (crossed.get("note") or "") or any("1,000" in v for v in crossed.get("variants", []))
@@ -128,7 +132,9 @@ def test_api_brief_entities_on_the_seeds(seeded: Desk) -> None:
     for name in ("Tajikistan", "Afghanistan", "Badakhshan", "Dushanbe", "Qatar", "Bagram"):
         assert any(name in p for p in places), (name, sorted(places))
     # raw_text is the input as received (it keeps the bio so cleaning stays reversible); nothing else may show it.
-    shown = json.dumps({**brief, "articles": [{k: v for k, v in a.items() if k != "raw_text"} for a in brief["articles"]]})
+    shown = json.dumps(
+        {**brief, "articles": [{k: v for k, v in a.items() if k != "raw_text"} for a in brief["articles"]]}
+    )
     for bio_word in ("Tina Shields", "Monthly News"):
         assert bio_word not in shown
     assert "Tina Shields" not in seeded.render(seeded.stories()[0].id, "md")

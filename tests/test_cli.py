@@ -45,7 +45,7 @@ def corpus(tmp_path: Path) -> Path:
 
 def test_cli_ingest_reports_bad_input_and_keeps_the_rest(corpus: Path, tmp_path: Path) -> None:
     db = str(tmp_path / "d.db")
-    code, out, err = _invoke("--db", db, "ingest", str(corpus), "--json")
+    code, out, _ = _invoke("--db", db, "ingest", str(corpus), "--json")
     assert code == 1  # something was skipped
     summary = json.loads(out)
     assert summary["added"] == 2
@@ -73,7 +73,19 @@ def test_cli_show_json_shape(corpus: Path, tmp_path: Path) -> None:
     assert code == 0
     brief = json.loads(out)
     assert {"id", "headline", "first_published", "last_published", "origins", "articles"} <= set(brief)
-    keys = {"id", "title", "outlet", "wire_origin", "published", "dateline", "author", "source_url", "url", "text", "raw_text"}
+    keys = {
+        "id",
+        "title",
+        "outlet",
+        "wire_origin",
+        "published",
+        "dateline",
+        "author",
+        "source_url",
+        "url",
+        "text",
+        "raw_text",
+    }
     assert all(keys <= set(a) for a in brief["articles"])
 
 

@@ -17,7 +17,9 @@ def test_config_overrides_parse_by_type() -> None:
     assert base.ingest.max_file_bytes == 20_000_000  # the original is untouched
 
 
-@pytest.mark.parametrize("bad", ["cluster.nope=1", "nosection.x=1", "cluster.threshold=abc", "missing-equals"])
+@pytest.mark.parametrize(
+    "bad", ["cluster.nope=1", "nosection.x=1", "cluster.threshold=abc", "missing-equals"]
+)
 def test_config_bad_overrides_raise(bad: str) -> None:
     with pytest.raises(ConfigError):
         Settings().with_overrides([bad])

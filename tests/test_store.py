@@ -101,8 +101,12 @@ def test_store_duplicate_id_is_an_integrity_error(store: Store) -> None:
 
 def test_store_search_ranks_and_tolerates_bad_syntax(store: Store) -> None:
     with store.transaction():
-        store.add_article(_article(1, "Tajikistan mobilises twenty thousand reservists at the border."), DedupResult("a001"))
-        store.add_article(_article(2, "Earthquake strikes northern California overnight."), DedupResult("a002"))
+        store.add_article(
+            _article(1, "Tajikistan mobilises twenty thousand reservists at the border."), DedupResult("a001")
+        )
+        store.add_article(
+            _article(2, "Earthquake strikes northern California overnight."), DedupResult("a002")
+        )
     assert [h[0] for h in store.search("reservists")] == ["a001"]
     assert [h[0] for h in store.search("earthquakes")] == ["a002"]  # porter stemming
     assert [h[0] for h in store.search('tajik-afghan "border')] == []  # broken syntax: no exception
@@ -113,11 +117,15 @@ def test_store_story_layer_replaced_and_merges_followed(store: Store) -> None:
     with store.transaction():
         for n in (1, 2, 3):
             store.add_article(_article(n, published=dt.date(2021, 7, n)), DedupResult(f"a00{n}"))
-        story = Story("s1", "Headline", ("a001", "a002"), dt.date(2021, 7, 1), dt.date(2021, 7, 2), ("Reuters",))
+        story = Story(
+            "s1", "Headline", ("a001", "a002"), dt.date(2021, 7, 1), dt.date(2021, 7, 2), ("Reuters",)
+        )
         other = Story("s3", "Other", ("a003",))
         assignments = [
             Assignment("a001", "s1", Explanation(similarity=1.0, new_story=True)),
-            Assignment("a002", "s1", Explanation(similarity=0.8, shared_entities=("Rahmon",), runner_up="s3")),
+            Assignment(
+                "a002", "s1", Explanation(similarity=0.8, shared_entities=("Rahmon",), runner_up="s3")
+            ),
             Assignment("a003", "s3", Explanation(similarity=1.0, new_story=True)),
         ]
         store.replace_stories([story, other], assignments, [StoryMerge("s1", "s2", "a002", 0.7)])
@@ -132,8 +140,16 @@ def test_store_story_layer_replaced_and_merges_followed(store: Store) -> None:
 
 def test_store_rejections_kept(store: Store) -> None:
     with store.transaction():
-        store.add_rejections([Rejection("ingest", "binary file", Source("blob.bin")), Rejection("ingest", "bad JSON", Source("x.jsonl", 4))])
-    assert {str(r) for r in store.rejections()} == {"blob.bin: ingest: binary file", "x.jsonl:4: ingest: bad JSON"}
+        store.add_rejections(
+            [
+                Rejection("ingest", "binary file", Source("blob.bin")),
+                Rejection("ingest", "bad JSON", Source("x.jsonl", 4)),
+            ]
+        )
+    assert {str(r) for r in store.rejections()} == {
+        "blob.bin: ingest: binary file",
+        "x.jsonl:4: ingest: bad JSON",
+    }
 
 
 def test_store_extraction_json_round_trip() -> None:

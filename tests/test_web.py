@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,7 +21,12 @@ TEXT = (
 def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
     folder = tmp_path_factory.mktemp("web")
     src = folder / "in.jsonl"
-    record = {"id": "w1", "title": f"Wildfire {EVIL} contained", "text": TEXT + " " + EVIL, "published": "2022-08-05"}
+    record = {
+        "id": "w1",
+        "title": f"Wildfire {EVIL} contained",
+        "text": TEXT + " " + EVIL,
+        "published": "2022-08-05",
+    }
     src.write_text(json.dumps(record) + "\n", encoding="utf-8")
     db = folder / "desk.db"
     with Desk.open(db) as desk:

@@ -87,7 +87,13 @@ def create_app(db_path: str | Path, settings: Settings | None = None) -> FastAPI
         q: str = Query(..., min_length=1), limit: int = Query(20, ge=1, le=200), d: Desk = Depends(desk)
     ) -> list[dict[str, Any]]:
         return [
-            {"id": h.article.id, "story": h.story_id, "title": h.article.title, "rank": h.rank, "snippet": h.snippet}
+            {
+                "id": h.article.id,
+                "story": h.story_id,
+                "title": h.article.title,
+                "rank": h.rank,
+                "snippet": h.snippet,
+            }
             for h in d.search(q, limit)
         ]
 
