@@ -1,0 +1,300 @@
+"""Tests for per-article extraction: entities, quantities, dates, quotes, and story-level resolution."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from storydesk.config import ExtractSettings, ModelSettings
+from storydesk.extract import Extractor, extraction_to_dict, resolve_entities
+from storydesk.models import Extraction
+
+PUBLISHED = dt.date(2021, 7, 5)  # a Monday
+
+
+@pytest.fixture(scope="session")
+def extractor() -> Extractor:
+    return Extractor(ExtractSettings(), ModelSettings())
+
+
+def _seed_texts(seeds_dir: Path) -> tuple[str, str]:
+    """The seed bodies as the cleaner leaves them: no header line, no Source/bio tail."""
+    raw0 = (seeds_dir / "000_311413250b0dada4.txt").read_text(encoding="utf-8")
+    raw3 = (seeds_dir / "003_0687530dd2455272.txt").read_text(encoding="utf-8")
+    return raw0.split("Lydia Isamova.", 1)[1].strip(), raw3.split("\nSource:", 1)[0].strip()
+
+
+@pytest.fixture(scope="session")
+def seeds(extractor: Extractor, seeds_dir: Path) -> dict[str, tuple[str, Extraction]]:
+    text0, text3 = _seed_texts(seeds_dir)
+    ex0 = extractor.extract(text0, article_id="ria", published=PUBLISHED, dateline="DUSHANBE")
+    ex3 = extractor.extract(text3, article_id="reuters")
+    return {"ria": (text0, ex0), "reuters": (text3, ex3)}
+
+
+def _check_offsets(text: str, ex: Extraction) -> None:
+    for e in ex.entities:
+        if (e.start, e.end) != (0, 0):  # (0, 0) marks a dateline place that is not in the text
+            assert text[e.start : e.end] == e.text
+    for q in ex.quantities:
+        assert 0 <= q.start < q.end <= len(text) and text[q.start : q.end] == q.text
+        assert q.sentence_start <= q.start and q.end <= q.sentence_end
+    for d in ex.dates:
+        assert 0 <= d.start < d.end <= len(text) and text[d.start : d.end] == d.text
+    for quote in ex.quotes:
+        assert 0 <= quote.content_start < quote.content_end <= len(text)
+        assert text[quote.content_start : quote.content_end] == quote.content
+        if quote.speaker is not None:
+            assert text[quote.speaker_start : quote.speaker_end] == quote.speaker
+        if quote.cue is not None:
+            assert text[quote.cue_start : quote.cue_end] == quote.cue
+    for s, e in ex.sentences:
+        assert 0 <= s <= e <= len(text)
+
+
+def test_extract_seed_offsets_index_the_text(seeds: dict[str, tuple[str, Extraction]]) -> None:
+    for text, ex in seeds.values():
+        _check_offsets(text, ex)
+
+
+@pytest.mark.parametrize(
+    ("article", "value", "bound", "unit", "counts_word"),
+    [
+        ("ria", 20000, "=", None, "servicemen"),
+        ("ria", 70, ">", "%", "border"),
+        ("reuters", 20000, "=", None, "reservists"),
+        ("reuters", 1037, "=", None, "service members"),
+        ("reuters", 1000, ">", None, "security force"),
+        ("reuters", 6, "=", None, "districts"),
+    ],
+)
+def test_extract_seed_quantities(
+    seeds: dict[str, tuple[str, Extraction]],
+    article: str,
+    value: float,
+    bound: str,
+    unit: str | None,
+    counts_word: str,
+) -> None:
+    _, ex = seeds[article]
+    hits = [q for q in ex.quantities if q.value == value and q.bound == bound and q.unit == unit]
+    assert any(q.counts and counts_word in q.counts for q in hits), ex.quantities
+
+
+@pytest.mark.parametrize("article", ["ria", "reuters"])
+def test_extract_years_and_dates_are_not_quantities(
+    seeds: dict[str, tuple[str, Extraction]], article: str
+) -> None:
+    _, ex = seeds[article]
+    assert not any(q.value in (2020, 2021, 12) for q in ex.quantities)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Emomali Rahmon", "Sherali Mirzo", "Hamdullah Mohib", "Vladimir Putin", "Ashraf Ghani", "Shavkat Mirziyoyev",
+     "Kassym-Jomart Tokayev"],
+)  # fmt: skip
+def test_extract_seed_people_resolved(seeds: dict[str, tuple[str, Extraction]], name: str) -> None:
+    people = {r.name: r for r in resolve_entities([ex for _, ex in seeds.values()]) if r.label == "PERSON"}
+    assert name in people, sorted(people)
+
+
+@pytest.mark.parametrize("name", ["Tajikistan", "Afghanistan", "Badakhshan", "Dushanbe", "Qatar", "Bagram"])
+def test_extract_seed_places(seeds: dict[str, tuple[str, Extraction]], name: str) -> None:
+    places = {r.name for r in resolve_entities([ex for _, ex in seeds.values()]) if r.label == "PLACE"}
+    assert name in places, sorted(places)
+
+
+def test_extract_resolution_merges_names_and_keeps_roles(seeds: dict[str, tuple[str, Extraction]]) -> None:
+    resolved = {r.name: r for r in resolve_entities([ex for _, ex in seeds.values()])}
+    assert "Vladamir Putin" in resolved["Vladimir Putin"].variants
+    assert "Putin" in resolved["Vladimir Putin"].variants
+    assert "Rahmon" in resolved["Emomali Rahmon"].variants
+    assert set(resolved["Emomali Rahmon"].article_ids) == {"ria", "reuters"}
+    assert "Defense Minister" in resolved["Sherali Mirzo"].roles
+    assert "President" in resolved["Emomali Rahmon"].roles
+    names = {r.name for r in resolved.values()}
+    assert not {"Rahmon", "Putin", "Tajik", "Afghan", "Defense"} & names
+
+
+def test_extract_nationality_adjectives_are_not_places(seeds: dict[str, tuple[str, Extraction]]) -> None:
+    for _, ex in seeds.values():
+        assert not any(e.text in ("Tajik", "Afghan", "Russian") for e in ex.entities)
+
+
+def test_extract_header_desk_is_not_a_person_and_dateline_is_a_place(
+    extractor: Extractor, seeds_dir: Path
+) -> None:
+    raw = (seeds_dir / "000_311413250b0dada4.txt").read_text(encoding="utf-8")
+    ex = extractor.extract(raw.split("\n", 1)[0])
+    assert not any(e.label == "PERSON" and "Desk" in e.text for e in ex.entities)
+    assert any(e.label == "PLACE" and e.canonical == "Dushanbe" and e.text == "DUSHANBE" for e in ex.entities)
+
+
+def test_extract_seed_direct_quote_with_description_speaker(seeds: dict[str, tuple[str, Extraction]]) -> None:
+    _, ex = seeds["ria"]
+    quote = next(q for q in ex.quotes if q.content.startswith("The head of state gave this instruction"))
+    assert quote.direct and quote.cue == "said"
+    assert quote.speaker is not None and quote.speaker.startswith("the agency")
+    assert quote.speaker_canonical is None
+    odd = [q for q in ex.quotes if q.content.startswith("Taking into account")]  # closed by `“ - said`
+    assert odd and odd[0].direct and odd[0].cue == "said"
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker", "cue", "content_start"),
+    [
+        (
+            "Rahmon's office told Reuters that the border was closed on Sunday.",
+            "Rahmon's office",
+            "told",
+            "that the",
+        ),
+        (
+            "According to Reuters, the border guards fled across the river.",
+            "Reuters",
+            "According to",
+            "the border",
+        ),
+        (
+            "The border guards fled across the river, according to the ministry.",
+            "the ministry",
+            "according to",
+            "The",
+        ),
+        ("John Smith said the talks would resume next month in Doha.", "John Smith", "said", "the talks"),
+        (
+            "“We will defend the border at any cost,” Defense Minister Sherali Mirzo said.",
+            "Sherali Mirzo",
+            "said",
+            "We",
+        ),
+    ],
+)
+def test_extract_quote_patterns(
+    extractor: Extractor, text: str, speaker: str, cue: str, content_start: str
+) -> None:
+    ex = extractor.extract(text)
+    assert ex.quotes, text
+    quote = ex.quotes[0]
+    assert quote.speaker is not None and speaker in quote.speaker
+    assert quote.cue == cue and quote.content.startswith(content_start)
+    _check_offsets(text, ex)
+
+
+def test_extract_quote_speaker_resolves_to_entity(extractor: Extractor) -> None:
+    text = "Emomali Rahmon met the council. “The border is safe and will stay so,” Rahmon said."
+    quote = extractor.extract(text).quotes[0]
+    assert quote.speaker == "Rahmon" and quote.speaker_canonical == "Emomali Rahmon"
+
+
+@pytest.mark.parametrize(
+    ("text", "published", "value", "relative"),
+    [
+        ("Talks began on September 12, 2020 in Doha.", None, "2020-09-12", False),
+        ("Talks began on 12 September 2020 in Doha.", None, "2020-09-12", False),
+        ("Reuters reported on Monday that troops moved.", PUBLISHED, "2021-07-05", True),
+        ("The council met on Friday to discuss it.", PUBLISHED, "2021-07-02", True),
+        ("Troops vacated the airfield last week.", PUBLISHED, "2021-06-28", True),
+        ("The minister spoke yesterday in Dushanbe.", PUBLISHED, "2021-07-04", True),
+        ("Reuters reported on Monday that troops moved.", None, None, True),
+    ],
+)
+def test_extract_dates(
+    extractor: Extractor, text: str, published: dt.date | None, value: str | None, relative: bool
+) -> None:
+    dates = extractor.extract(text, published=published).dates
+    assert [(d.value, d.relative) for d in dates] == [(value, relative)]
+
+
+def test_extract_percentage_is_never_a_date(extractor: Extractor) -> None:
+    ex = extractor.extract(
+        "The Taliban control 70% of the border and 15 % of the roads.", published=PUBLISHED
+    )
+    assert ex.dates == ()
+    assert {q.value for q in ex.quantities} == {70, 15} and all(q.unit == "%" for q in ex.quantities)
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "bound"),
+    [
+        ("About 300 soldiers crossed the river.", 300, "~"),
+        ("Fewer than 50 families returned home.", 50, "<"),
+        ("Up to 5 million people were displaced.", 5_000_000, "<"),
+        ("Nearly 12 villages were evacuated.", 12, "~"),
+        ("The army has taken over six districts.", 6, "="),
+    ],
+)
+def test_extract_quantity_bounds(extractor: Extractor, text: str, value: float, bound: str) -> None:
+    quantities = extractor.extract(text).quantities
+    assert [(q.value, q.bound) for q in quantities] == [(value, bound)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\n  ",
+        "1 2 3 4 5 6 7 8 9 10 11 12 2020 2021 3.5 1,000,000 70%",
+        "word " * 20_000,  # a 100k-character paragraph
+        "Москва and Dushanbe, 東京 and كابل: “unbalanced quote, said nobody. \" ' « » „",
+        "“" * 500 + "”" * 3 + '"' * 200,
+        "$$$ %%% ,,, ... :::",
+    ],
+)
+def test_extract_bad_input_never_raises(extractor: Extractor, text: str) -> None:
+    started = time.perf_counter()
+    ex = extractor.extract(text, published=PUBLISHED)
+    assert time.perf_counter() - started < 60
+    _check_offsets(text, ex)
+
+
+def test_extract_respects_max_chars(extractor: Extractor) -> None:
+    short = Extractor(ExtractSettings(max_chars=40), ModelSettings())
+    text = "Emomali Rahmon visited Dushanbe. " * 10
+    ex = short.extract(text)
+    assert ex.entities and all(e.end <= 40 for e in ex.entities)
+
+
+_PIECES = [
+    *"ab Aé1,.%$“”\"'\n-:",
+    "Москва",
+    "said",
+    " Monday",
+    "more than ",
+    "20,000",
+    "Rahmon",
+    "told ",
+    "\u00a0",
+]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.text(max_size=150), st.lists(st.sampled_from(_PIECES), max_size=40).map("".join)))
+def test_extract_property_offsets_within_bounds(extractor: Extractor, text: str) -> None:
+    _check_offsets(text, extractor.extract(text, published=PUBLISHED))
+
+
+def test_extract_many_matches_extract(extractor: Extractor, seeds_dir: Path) -> None:
+    text0, text3 = _seed_texts(seeds_dir)
+    batch = extractor.extract_many([("a", text0, PUBLISHED), ("b", text3, None)])
+    assert batch[0] == extractor.extract(text0, article_id="a", published=PUBLISHED)
+    assert batch[1] == extractor.extract(text3, article_id="b")
+
+
+def test_extract_dict_shape(seeds: dict[str, tuple[str, Extraction]]) -> None:
+    _, ex = seeds["reuters"]
+    row = extraction_to_dict(ex)
+    assert set(row) == {"id", "entities", "quantities", "dates", "quotes", "wire_origin"}
+    assert set(row["entities"][0]) == {"text", "label", "start", "end", "canonical"}
+    assert set(row["quantities"][0]) == {"text", "value", "bound", "unit", "counts", "start", "end"}
+    assert set(row["quotes"][0]) == {
+        "speaker", "speaker_start", "speaker_end", "cue", "cue_start", "cue_end", "content", "content_start",
+        "content_end", "direct",
+    }  # fmt: skip
+    assert row["id"] == "reuters" and len(row["quotes"]) == len(ex.quotes)
