@@ -76,7 +76,7 @@ def test_ingest_jsonl_fields_and_broken_line(tmp_path: Path) -> None:
     path.write_text(
         json.dumps(good)
         + "\n{broken\n\n"
-        + json.dumps({"title": "no text"})
+        + json.dumps({"url": "https://x.org/neither-text-nor-title"})
         + "\n"
         + json.dumps({**good, "id": "b"})
         + "\n",
@@ -221,3 +221,13 @@ def test_ingest_expand_paths_folders_globs_missing(tmp_path: Path) -> None:
     assert [r.source.path for r in rejections] == [str(tmp_path / "nope.txt")]
     _, none = expand_paths([str(tmp_path / "*.xyz")], SETTINGS)
     assert len(none) == 1 and "pattern" in none[0].reason
+
+
+def test_ingest_jsonl_headline_only_record_is_kept(tmp_path: Path) -> None:
+    """Aggregator streams carry a title, a publisher and a time, and no body."""
+    path = tmp_path / "h.jsonl"
+    record = {"id": "h1", "title": "Strong quake shakes northern Chile", "source": "Aggregator"}
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    (doc,) = _read(path)
+    assert isinstance(doc, RawDocument)
+    assert doc.title == record["title"] and doc.text == ""

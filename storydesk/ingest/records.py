@@ -28,8 +28,12 @@ def record_to_document(record: Any, source: Source, fmt: str = "jsonl") -> RawDo
     if not isinstance(record, Mapping):
         return Rejection("ingest", f"expected a JSON object, got {type(record).__name__}", source)
     text = record.get("text")
-    if not isinstance(text, str) or not text.strip():
-        return Rejection("ingest", "record has no non-empty 'text' field", source)
+    title = record.get("title")
+    has_title = isinstance(title, str) and bool(title.strip())
+    if text is None and has_title:
+        text = ""  # a headline-only item (aggregator streams): the title is the article
+    if not isinstance(text, str) or not (text.strip() or has_title):
+        return Rejection("ingest", "record has neither a non-empty 'text' nor a 'title'", source)
     try:
         fields = {key: _scalar(record, key) for key in sorted(_KNOWN - {"text"})}
     except ValueError as exc:
