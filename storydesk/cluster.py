@@ -1,0 +1,672 @@
+"""Online story clustering: an article stream, in arrival order, becomes story assignments.
+
+Each article is featurized once (unit sentence embedding of title + lead, lexical term counts,
+named-entity keys, numbers and years) into a persistable ``ClusterItem``. The ``OnlineClusterer``
+then makes one pass: candidate stories come from an approximate nearest-neighbour index over story
+centroids, each candidate is scored by a weighted sum of embedding similarity, online TF-IDF
+similarity and entity overlap, minus a penalty for conflicting years; the article joins the best
+story above the threshold or founds a new one. Stories idle for ``window_days`` go dormant (still
+searchable, reopened only by a stronger match), and two stories merge when one article matches both
+strongly. Everything is deterministic: no randomness, ties broken by story age.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from storydesk.config import ClusterSettings, ModelSettings
+from storydesk.errors import ConfigError
+from storydesk.models import Article, Assignment, Explanation, StoryMerge
+
+if TYPE_CHECKING:
+    from storydesk.nlp import Embedder
+
+__all__ = [
+    "ClusterItem",
+    "Featurizer",
+    "OnlineClusterer",
+    "arrival_order",
+    "cluster_items",
+    "item_terms",
+]
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*[A-Za-z]")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+_NUMBER_WORDS = {
+    "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+    "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "dozen": "12", "twenty": "20",
+    "hundred": "100", "thousand": "1000", "million": "1000000", "billion": "1000000000",
+}  # fmt: skip
+_ENTITY_LABELS = {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW"}
+_NUMBER_LABELS = {"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _stopwords() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    extra = {"said", "says", "told", "according", "reported", "report", "reports", "news", "new", "year"}
+    return frozenset(ENGLISH_STOP_WORDS) | extra
+
+
+_STOP = _stopwords()
+
+
+# --- items --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ClusterItem:
+    """What the clusterer needs of one article; persistable so stories can be rebuilt without models.
+
+    ``time`` is days since 1970-01-01 UTC (None when the date is unknown); ``vector`` a unit float32
+    embedding; ``terms`` lexical (term, count) pairs; ``entities`` normalised names; ``numbers`` and
+    ``years`` the figures the title and lead mention.
+    """
+
+    id: str
+    title: str
+    time: float | None
+    vector: np.ndarray
+    terms: tuple[tuple[str, int], ...] = ()
+    entities: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+    years: tuple[str, ...] = ()
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-able dict; the vector is base64 of little-endian float32."""
+        vec = np.ascontiguousarray(self.vector, dtype="<f4")
+        return {
+            "id": self.id,
+            "title": self.title,
+            "time": self.time,
+            "vector": base64.b64encode(vec.tobytes()).decode("ascii"),
+            "terms": [[t, c] for t, c in self.terms],
+            "entities": list(self.entities),
+            "numbers": list(self.numbers),
+            "years": list(self.years),
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> ClusterItem:
+        """Rebuild an item from ``to_record`` output (the vector may also be a plain list)."""
+        raw = record["vector"]
+        if isinstance(raw, str):
+            vector = np.frombuffer(base64.b64decode(raw), dtype="<f4").astype(np.float32)
+        else:
+            vector = np.asarray(raw, dtype=np.float32)
+        time = record.get("time")
+        return cls(
+            id=str(record["id"]),
+            title=str(record.get("title") or ""),
+            time=None if time is None else float(time),
+            vector=vector,
+            terms=tuple((str(t), int(c)) for t, c in record.get("terms", ())),
+            entities=tuple(record.get("entities", ())),
+            numbers=tuple(record.get("numbers", ())),
+            years=tuple(record.get("years", ())),
+        )
+
+
+def item_terms(title: str, text: str, max_chars: int) -> tuple[tuple[str, int], ...]:
+    """Lexical (term, count) pairs of title (counted twice) and the first ``max_chars`` of text."""
+    counts: dict[str, int] = {}
+    for weight, chunk in ((2, title), (1, text[:max_chars])):
+        for match in _WORD.finditer(chunk):
+            word = match.group(0).lower()
+            if word.endswith("'s"):
+                word = word[:-2]
+            if len(word) < 3 or word in _STOP:
+                continue
+            counts[word] = counts.get(word, 0) + weight
+    return tuple(sorted(counts.items()))
+
+
+def _entity_key(text: str) -> str:
+    key = text.lower().replace("\u2019", "'").strip(" .,'\"")
+    if key.endswith("'s"):
+        key = key[:-2]
+    if key.startswith("the "):
+        key = key[4:]
+    return " ".join(key.split())
+
+
+def _normalise_number(text: str) -> str | None:
+    match = _NUMBER.search(text)
+    if match:
+        digits = match.group(0).replace(",", "")
+        return digits.rstrip("0").rstrip(".") if "." in digits else digits
+    return _NUMBER_WORDS.get(text.lower().strip())
+
+
+def _time_of(article: Article) -> float | None:
+    if article.published_at is not None:
+        when = article.published_at
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        return (when - _EPOCH).total_seconds() / 86400.0
+    if article.published is not None:
+        return float(article.published.toordinal() - dt.date(1970, 1, 1).toordinal())
+    return None
+
+
+def _lead(article: Article, max_chars: int) -> str:
+    """Title + lead, without repeating a title the text already starts with."""
+    title = (article.title or "").strip()
+    text = article.text.strip()
+    if title and not text.startswith(title):
+        text = f"{title}. {text}" if text else title
+    return text[:max_chars]
+
+
+class Featurizer:
+    """Turns articles into ``ClusterItem``s: batched embeddings plus NER over title + lead."""
+
+    def __init__(self, settings: ClusterSettings, models: ModelSettings) -> None:
+        self.settings = settings
+        self.models = models
+        self._embedder: Embedder | None = None
+        self._nlp: Any = None
+
+    def _load(self) -> tuple[Embedder, Any]:
+        from storydesk.nlp import load_embedder, load_spacy
+
+        if self._embedder is None:
+            self._embedder = load_embedder(self.models)
+        if self._nlp is None and self.settings.use_ner:
+            self._nlp = load_spacy(self.models.spacy_model)
+        return self._embedder, self._nlp
+
+    def featurize(self, articles: Sequence[Article], *, progress: bool = False) -> list[ClusterItem]:
+        """One item per article, in the same order."""
+        if not articles:
+            return []
+        embedder, nlp = self._load()
+        leads = [_lead(a, self.settings.max_chars) for a in articles]
+        vectors = embedder.encode(leads, progress=progress)
+        signals = self._signals([lead[: self.settings.ner_chars] for lead in leads], nlp)
+        items = []
+        for article, vector, (entities, numbers, years) in zip(articles, vectors, signals, strict=True):
+            items.append(
+                ClusterItem(
+                    id=article.id,
+                    title=(article.title or article.text[:120]).strip(),
+                    time=_time_of(article),
+                    vector=np.asarray(vector, dtype=np.float32),
+                    terms=item_terms(article.title or "", article.text, self.settings.lexical_chars),
+                    entities=entities,
+                    numbers=numbers,
+                    years=years,
+                )
+            )
+        return items
+
+    def _signals(self, texts: list[str], nlp: Any) -> list[tuple[tuple[str, ...], ...]]:
+        out: list[tuple[tuple[str, ...], ...]] = []
+        if nlp is None:
+            return [((), (), tuple(sorted(set(_YEAR.findall(t))))) for t in texts]
+        wanted = [p for p in ("tok2vec", "ner") if p in nlp.pipe_names]
+        with nlp.select_pipes(enable=wanted):
+            for doc in nlp.pipe(texts, batch_size=64):
+                entities: set[str] = set()
+                numbers: set[str] = set()
+                for ent in doc.ents:
+                    if ent.label_ in _ENTITY_LABELS:
+                        key = _entity_key(ent.text)
+                        if len(key) >= 2:
+                            entities.add(key)
+                            if ent.label_ == "PERSON" and " " in key:
+                                entities.add(key.split()[-1])  # surname-only mentions
+                    elif ent.label_ in _NUMBER_LABELS:
+                        num = _normalise_number(ent.text)
+                        if num and not _YEAR.fullmatch(num):
+                            numbers.add(num)
+                years = set(_YEAR.findall(doc.text))
+                out.append((tuple(sorted(entities)), tuple(sorted(numbers)), tuple(sorted(years))))
+        return out
+
+
+# --- nearest-neighbour index over story centroids -----------------------------------------------
+
+
+class VectorIndex(Protocol):
+    """The small interface a centroid index offers; backends are chosen by ``ClusterSettings.index``."""
+
+    def upsert(self, key: int, vector: np.ndarray) -> None: ...
+    def remove(self, key: int) -> None: ...
+    def search(self, vector: np.ndarray, k: int) -> list[int]: ...
+    def __len__(self) -> int: ...
+
+
+class ExactIndex:
+    """Brute-force cosine scan over a growable matrix: exact, O(n) per query; the test double."""
+
+    def __init__(self, ndim: int) -> None:
+        self._rows = np.zeros((64, ndim), dtype=np.float32)
+        self._live = np.zeros(64, dtype=bool)
+        self._count = 0
+
+    def upsert(self, key: int, vector: np.ndarray) -> None:
+        while key >= len(self._rows):
+            self._rows = np.concatenate([self._rows, np.zeros_like(self._rows)])
+            self._live = np.concatenate([self._live, np.zeros_like(self._live)])
+        self._count += int(not self._live[key])
+        self._rows[key] = vector
+        self._live[key] = True
+
+    def remove(self, key: int) -> None:
+        if key < len(self._live) and self._live[key]:
+            self._live[key] = False
+            self._rows[key] = 0.0
+            self._count -= 1
+
+    def search(self, vector: np.ndarray, k: int) -> list[int]:
+        if self._count == 0:
+            return []
+        sims = self._rows @ vector
+        sims[~self._live] = -np.inf
+        k = min(k, self._count)
+        top = np.argpartition(-sims, k - 1)[:k]
+        return [int(i) for i in top[np.lexsort((top, -sims[top]))]]
+
+    def __len__(self) -> int:
+        return self._count
+
+
+class UsearchIndex:
+    """usearch HNSW (cosine, f32), single-threaded inserts so the graph is reproducible."""
+
+    def __init__(self, ndim: int, connectivity: int, expansion: int) -> None:
+        from usearch.index import Index
+
+        self._index = Index(
+            ndim=ndim,
+            metric="cos",
+            dtype="f32",
+            connectivity=connectivity,
+            expansion_add=expansion,
+            expansion_search=expansion,
+        )
+        self._keys: set[int] = set()
+
+    def upsert(self, key: int, vector: np.ndarray) -> None:
+        if key in self._keys:
+            self._index.remove(key)
+        self._index.add(key, vector, threads=1)
+        self._keys.add(key)
+
+    def remove(self, key: int) -> None:
+        if key in self._keys:
+            self._index.remove(key)
+            self._keys.discard(key)
+
+    def search(self, vector: np.ndarray, k: int) -> list[int]:
+        if not self._keys:
+            return []
+        matches = self._index.search(vector, min(k, len(self._keys)), threads=1)
+        return [int(key) for key in matches.keys]
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+class HnswlibIndex:
+    """hnswlib HNSW (cosine) with a fixed seed; updates replace a label's vector in place."""
+
+    def __init__(self, ndim: int, connectivity: int, expansion: int) -> None:
+        import hnswlib
+
+        self._index = hnswlib.Index(space="cosine", dim=ndim)
+        self._capacity = 1024
+        self._index.init_index(
+            max_elements=self._capacity, M=connectivity, ef_construction=expansion, random_seed=1,
+            allow_replace_deleted=False,
+        )  # fmt: skip
+        self._index.set_ef(expansion)
+        self._index.set_num_threads(1)
+        self._live: set[int] = set()
+        self._known: set[int] = set()
+
+    def upsert(self, key: int, vector: np.ndarray) -> None:
+        if key not in self._known and len(self._known) >= self._capacity:
+            self._capacity *= 2
+            self._index.resize_index(self._capacity)
+        if key in self._known and key not in self._live:
+            self._index.unmark_deleted(key)
+        self._index.add_items(vector[None, :], np.array([key]), num_threads=1)
+        self._known.add(key)
+        self._live.add(key)
+
+    def remove(self, key: int) -> None:
+        if key in self._live:
+            self._index.mark_deleted(key)
+            self._live.discard(key)
+
+    def search(self, vector: np.ndarray, k: int) -> list[int]:
+        if not self._live:
+            return []
+        labels, _ = self._index.knn_query(vector[None, :], k=min(k, len(self._live)), num_threads=1)
+        return [int(x) for x in labels[0]]
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+
+def make_index(settings: ClusterSettings, ndim: int) -> VectorIndex:
+    """The centroid index the settings name."""
+    if settings.index == "usearch":
+        return UsearchIndex(ndim, settings.ann_connectivity, settings.ann_expansion)
+    if settings.index == "hnswlib":
+        return HnswlibIndex(ndim, settings.ann_connectivity, settings.ann_expansion)
+    if settings.index == "exact":
+        return ExactIndex(ndim)
+    raise ConfigError(f"cluster.index must be usearch, hnswlib or exact, not {settings.index!r}")
+
+
+# --- the online clusterer -----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Story:
+    """A story's running statistics: sums, not members' vectors, so memory stays per-story."""
+
+    id: str
+    key: int
+    vec_sum: np.ndarray
+    members: list[str]
+    terms: dict[str, float] = field(default_factory=dict)
+    entities: dict[str, int] = field(default_factory=dict)
+    numbers: dict[str, int] = field(default_factory=dict)
+    years: dict[str, int] = field(default_factory=dict)
+    first_time: float | None = None
+    last_time: float | None = None
+    indexed: np.ndarray | None = None
+    term_norm: float = 0.0
+
+    def centroid(self) -> np.ndarray:
+        norm = float(np.linalg.norm(self.vec_sum))
+        return self.vec_sum / norm if norm > 0 else self.vec_sum
+
+
+@dataclass(slots=True)
+class _Scored:
+    story: _Story
+    score: float
+    components: dict[str, float]
+    shared_entities: tuple[str, ...]
+    shared_numbers: tuple[str, ...]
+    gap: float | None
+    dormant: bool
+
+
+def story_id_for(article_id: str) -> str:
+    """A stable story id from the founding article's id: its first 12 hex chars, else a hash's."""
+    if re.fullmatch(r"[0-9a-f]{12,}", article_id):
+        return "s" + article_id[:12]
+    return "s" + hashlib.sha1(article_id.encode("utf-8")).hexdigest()[:12]
+
+
+class OnlineClusterer:
+    """One pass over items in arrival order; each joins its best candidate story or founds one."""
+
+    def __init__(self, settings: ClusterSettings) -> None:
+        self.settings = settings
+        self._stories: dict[str, _Story] = {}  # live (unabsorbed) stories by id
+        self._by_key: dict[int, _Story] = {}
+        self._order: dict[str, int] = {}  # story id -> founding order, the tie-breaker
+        self._absorbed: dict[str, str] = {}
+        self._article_story: dict[str, str] = {}
+        self._merges: list[StoryMerge] = []
+        self._index: VectorIndex | None = None
+        self._df: dict[str, int] = {}
+        self._entity_df: dict[str, int] = {}
+        self._docs = 0
+        self._next_key = 0
+
+    # -- public API
+
+    @property
+    def merges(self) -> list[StoryMerge]:
+        """Merges so far, in the order they happened."""
+        return list(self._merges)
+
+    def stories(self) -> dict[str, list[str]]:
+        """Story id -> article ids in arrival order, merged stories resolved."""
+        return {sid: list(story.members) for sid, story in self._stories.items()}
+
+    def story_of(self, article_id: str) -> str:
+        """The story an article belongs to now, following merges."""
+        return self._resolve(self._article_story[article_id])
+
+    def add(self, item: ClusterItem) -> Assignment:
+        """Assign one item; returns the assignment with its explanation."""
+        if item.id in self._article_story:
+            sid = self.story_of(item.id)
+            return Assignment(item.id, sid, Explanation(similarity=1.0, score=1.0))
+        if self._index is None:
+            self._index = make_index(self.settings, int(item.vector.shape[0]))
+        weights = self._weights(item)
+        scored = sorted(
+            (self._score(item, story, weights) for story in self._candidates(item)),
+            key=lambda s: (-s.score, self._order[s.story.id]),
+        )
+        best = scored[0] if scored else None
+        accepted = best is not None and best.score >= self._needed(best)
+        if best is not None and accepted:
+            story = best.story
+            runner = scored[1] if len(scored) > 1 else None
+            explanation = self._explain(best, runner, new_story=False)
+        else:
+            story = self._found(item)
+            runner = best
+            explanation = Explanation(
+                similarity=best.components["embedding"] if best else 0.0,
+                runner_up=best.story.id if best else None,
+                runner_up_score=best.score if best else None,
+                time_gap_days=best.gap if best else None,
+                score=0.0,
+                new_story=True,
+                components=dict(best.components) if best else {},
+            )
+        self._join(story, item)
+        if accepted:
+            for other in scored[1:]:
+                merge_at = self.settings.merge_threshold + (
+                    self.settings.reopen_margin if other.dormant else 0.0
+                )
+                if other.score >= merge_at and other.story.id in self._stories:
+                    story = self._merge(story, other.story, item.id, other.score)
+        self._learn(item)
+        return Assignment(item.id, self._resolve(self._article_story[item.id]), explanation)
+
+    # -- internals
+
+    def _resolve(self, sid: str) -> str:
+        while sid in self._absorbed:
+            sid = self._absorbed[sid]
+        return sid
+
+    def _needed(self, scored: _Scored) -> float:
+        return self.settings.threshold + (self.settings.reopen_margin if scored.dormant else 0.0)
+
+    def _candidates(self, item: ClusterItem) -> list[_Story]:
+        assert self._index is not None
+        keys = self._index.search(item.vector, self.settings.candidates)
+        return [self._by_key[k] for k in keys if k in self._by_key]
+
+    def _idf(self, df: int) -> float:
+        return math.log((self._docs + 1) / (df + 1)) + 1.0
+
+    def _weights(self, item: ClusterItem) -> dict[str, float]:
+        """Item-side term weights (sublinear tf x online idf), L2-normalised."""
+        weights = {t: (1.0 + math.log(c)) * self._idf(self._df.get(t, 0)) for t, c in item.terms}
+        norm = math.sqrt(sum(w * w for w in weights.values()))
+        return {t: w / norm for t, w in weights.items()} if norm > 0 else {}
+
+    def _score(self, item: ClusterItem, story: _Story, weights: dict[str, float]) -> _Scored:
+        s = self.settings
+        emb = float(np.dot(item.vector, story.centroid()))
+        lex = 0.0
+        if weights and story.term_norm > 0:
+            dot = sum(w * story.terms.get(t, 0.0) * self._idf(self._df.get(t, 0)) for t, w in weights.items())
+            lex = dot / story.term_norm
+        shared = tuple(e for e in item.entities if e in story.entities)
+        ent = 0.0
+        if item.entities:
+            total = sum(self._idf(self._entity_df.get(e, 0)) for e in item.entities)
+            ent = sum(self._idf(self._entity_df.get(e, 0)) for e in shared) / total
+        shared_numbers = tuple(n for n in item.numbers if n in story.numbers)
+        year_conflict = (
+            1.0 if item.years and story.years and not any(y in story.years for y in item.years) else 0.0
+        )
+        gap = None
+        if item.time is not None and story.last_time is not None:
+            gap = item.time - story.last_time
+            if gap < 0 and story.first_time is not None:
+                gap = min(0.0, item.time - story.first_time)
+        dormant = gap is not None and abs(gap) > s.window_days
+        score = (
+            s.w_embedding * emb
+            + s.w_lexical * lex
+            + s.w_entities * ent
+            + s.w_numbers * min(len(shared_numbers), 2) / 2
+            - s.year_penalty * year_conflict
+        )
+        components = {
+            "embedding": round(emb, 4),
+            "lexical": round(lex, 4),
+            "entities": round(ent, 4),
+            "numbers": float(len(shared_numbers)),
+            "year_conflict": year_conflict,
+            "dormant": float(dormant),
+        }
+        return _Scored(story, score, components, shared, shared_numbers, gap, dormant)
+
+    def _explain(self, best: _Scored, runner: _Scored | None, *, new_story: bool) -> Explanation:
+        return Explanation(
+            similarity=best.components["embedding"],
+            shared_entities=best.shared_entities,
+            shared_numbers=best.shared_numbers,
+            time_gap_days=None if best.gap is None else round(best.gap, 3),
+            runner_up=runner.story.id if runner else None,
+            runner_up_score=round(runner.score, 4) if runner else None,
+            score=round(best.score, 4),
+            new_story=new_story,
+            components=dict(best.components),
+        )
+
+    def _found(self, item: ClusterItem) -> _Story:
+        sid = story_id_for(item.id)
+        while sid in self._order:  # a prefix collision: derive deterministically from the id again
+            sid = "s" + hashlib.sha1((sid + item.id).encode("utf-8")).hexdigest()[:12]
+        story = _Story(id=sid, key=self._next_key, vec_sum=np.zeros_like(item.vector), members=[])
+        self._next_key += 1
+        self._stories[sid] = story
+        self._by_key[story.key] = story
+        self._order[sid] = len(self._order)
+        return story
+
+    def _join(self, story: _Story, item: ClusterItem) -> None:
+        story.members.append(item.id)
+        story.vec_sum += item.vector
+        for t, c in item.terms:
+            story.terms[t] = story.terms.get(t, 0.0) + 1.0 + math.log(c)
+        for bag, values in (
+            (story.entities, item.entities),
+            (story.numbers, item.numbers),
+            (story.years, item.years),
+        ):
+            for v in values:
+                bag[v] = bag.get(v, 0) + 1
+        if item.time is not None:
+            story.first_time = item.time if story.first_time is None else min(story.first_time, item.time)
+            story.last_time = item.time if story.last_time is None else max(story.last_time, item.time)
+        self._article_story[item.id] = story.id
+        self._refresh(story)
+
+    def _refresh(self, story: _Story) -> None:
+        """Recompute the story's term norm and re-index its centroid when it has drifted."""
+        story.term_norm = math.sqrt(
+            sum((w * self._idf(self._df.get(t, 0))) ** 2 for t, w in story.terms.items())
+        )
+        centroid = story.centroid()
+        if story.indexed is None or float(np.dot(story.indexed, centroid)) < self.settings.reindex_similarity:
+            assert self._index is not None
+            self._index.upsert(story.key, centroid)
+            story.indexed = centroid.copy()
+
+    def _merge(self, a: _Story, b: _Story, at_article: str, score: float) -> _Story:
+        """Fold the smaller story into the larger (older wins ties); record the merge."""
+        kept, gone = (
+            (a, b) if (len(a.members), -self._order[a.id]) >= (len(b.members), -self._order[b.id]) else (b, a)
+        )
+        kept.members.extend(gone.members)
+        kept.vec_sum += gone.vec_sum
+        for src, dst in ((gone.terms, kept.terms),):
+            for t, w in src.items():
+                dst[t] = dst.get(t, 0.0) + w
+        for src_bag, dst_bag in (
+            (gone.entities, kept.entities),
+            (gone.numbers, kept.numbers),
+            (gone.years, kept.years),
+        ):
+            for v, c in src_bag.items():
+                dst_bag[v] = dst_bag.get(v, 0) + c
+        for lo, hi in ((gone.first_time, gone.last_time),):
+            if lo is not None:
+                kept.first_time = lo if kept.first_time is None else min(kept.first_time, lo)
+            if hi is not None:
+                kept.last_time = hi if kept.last_time is None else max(kept.last_time, hi)
+        assert self._index is not None
+        self._index.remove(gone.key)
+        del self._by_key[gone.key]
+        del self._stories[gone.id]
+        self._absorbed[gone.id] = kept.id
+        self._merges.append(
+            StoryMerge(kept=kept.id, absorbed=gone.id, at_article=at_article, score=round(score, 4))
+        )
+        self._refresh(kept)
+        return kept
+
+    def _learn(self, item: ClusterItem) -> None:
+        """Update online document frequencies after the item is placed (deterministic)."""
+        self._docs += 1
+        for t, _ in item.terms:
+            self._df[t] = self._df.get(t, 0) + 1
+        for e in item.entities:
+            self._entity_df[e] = self._entity_df.get(e, 0) + 1
+
+
+def arrival_order(articles: Sequence[Article]) -> list[int]:
+    """Indices in arrival order: by publication time when known, else input order (stable).
+
+    An undated article keeps its place after the last dated article before it in the input.
+    """
+    keys: list[tuple[float, int]] = []
+    last = -math.inf
+    for i, article in enumerate(articles):
+        t = _time_of(article)
+        if t is not None:
+            last = t
+        keys.append((t if t is not None else last, i))
+    return [i for _, i in sorted(keys)]
+
+
+def cluster_items(
+    items: Sequence[ClusterItem] | Iterable[ClusterItem], settings: ClusterSettings
+) -> tuple[dict[str, str], list[Assignment], list[StoryMerge]]:
+    """Run a fresh clusterer over items in the given order; article id -> final story id."""
+    clusterer = OnlineClusterer(settings)
+    assignments = [clusterer.add(item) for item in items]
+    final = {a.article_id: clusterer.story_of(a.article_id) for a in assignments}
+    return final, assignments, clusterer.merges

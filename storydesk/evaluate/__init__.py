@@ -1,0 +1,1 @@
+"""Evaluations of storydesk's stages against labelled data."""

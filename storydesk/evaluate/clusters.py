@@ -1,0 +1,301 @@
+"""Story clustering evaluation: B-cubed and pairwise scores against gold labels, and a baseline.
+
+``evaluate_clusters`` runs any ``assign`` function (records -> article id -> story id) over a
+labelled JSONL and reports B-cubed P/R/F1, pairwise P/R/F1 and story counts, next to the simple
+baseline (TF-IDF + average-linkage agglomerative clustering with a distance threshold). ECB+
+converts to the same record format: id, title, text, published, gold (= subtopic).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from storydesk.config import ClusterSettings, ModelSettings
+from storydesk.errors import InputError, MalformedInput
+from storydesk.models import Article
+
+__all__ = [
+    "BASELINE_DISTANCE",
+    "ClusterReport",
+    "Scores",
+    "baseline_assign",
+    "bcubed",
+    "convert_ecbplus",
+    "ecbplus_records",
+    "evaluate_clusters",
+    "featurize_records",
+    "load_gold_jsonl",
+    "online_assign",
+    "pairwise_f1",
+    "records_to_articles",
+]
+
+# Cosine distance threshold of the baseline, tuned on the ECB+ train split (never on dev).
+BASELINE_DISTANCE = 0.85
+
+
+def _prf(p: float, r: float) -> tuple[float, float, float]:
+    return p, r, (2 * p * r / (p + r) if p + r > 0 else 0.0)
+
+
+def _common(pred: Mapping[str, str], gold: Mapping[str, str]) -> list[str]:
+    return sorted(set(pred) & set(gold))
+
+
+def bcubed(pred: Mapping[str, str], gold: Mapping[str, str]) -> tuple[float, float, float]:
+    """B-cubed precision, recall and F1 over the items both mappings label (item -> cluster)."""
+    items = _common(pred, gold)
+    if not items:
+        return 0.0, 0.0, 0.0
+    pair_counts = Counter((pred[i], gold[i]) for i in items)
+    pred_sizes = Counter(pred[i] for i in items)
+    gold_sizes = Counter(gold[i] for i in items)
+    precision = sum(n * n / pred_sizes[p] for (p, _), n in pair_counts.items()) / len(items)
+    recall = sum(n * n / gold_sizes[g] for (_, g), n in pair_counts.items()) / len(items)
+    return _prf(precision, recall)
+
+
+def pairwise_f1(pred: Mapping[str, str], gold: Mapping[str, str]) -> tuple[float, float, float]:
+    """Pairwise precision, recall and F1: item pairs put together by pred vs by gold."""
+    items = _common(pred, gold)
+
+    def pairs(counts: Counter[Any]) -> int:
+        return sum(n * (n - 1) // 2 for n in counts.values())
+
+    both = pairs(Counter((pred[i], gold[i]) for i in items))
+    in_pred = pairs(Counter(pred[i] for i in items))
+    in_gold = pairs(Counter(gold[i] for i in items))
+    precision = both / in_pred if in_pred else 1.0
+    recall = both / in_gold if in_gold else 1.0
+    return _prf(precision, recall)
+
+
+def load_gold_jsonl(path: str | Path, label: str = "gold") -> list[dict[str, Any]]:
+    """Records of a labelled JSONL (article fields + a gold label field, renamed to ``gold``)."""
+    records = []
+    with Path(path).open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise MalformedInput(str(path), f"bad JSON: {exc.msg}", line=n) from exc
+            if not isinstance(record, dict) or label not in record or "id" not in record:
+                raise InputError(str(path), f"record lacks 'id' or {label!r}", line=n)
+            record["gold"] = str(record[label])
+            record["id"] = str(record["id"])
+            records.append(record)
+    return records
+
+
+def _parse_published(raw: Any) -> str | None:
+    """An ISO date from a free-text date (ECB+ stores them as written on the page), else None."""
+    if not raw or not isinstance(raw, str):
+        return None
+    from dateutil import parser
+
+    text = raw.replace(" : ", ":").replace(" / ", "/")
+    for marker in ("Originally published", "PUBLISHED", "Published", "First Published", "Posted on"):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    try:
+        when = parser.parse(text, fuzzy=True, ignoretz=True, default=dt.datetime(2000, 1, 1))
+    except (ValueError, OverflowError):
+        return None
+    return when.date().isoformat() if 1990 <= when.year <= 2030 else None
+
+
+def ecbplus_records(path: str | Path, split: str | None = None) -> list[dict[str, Any]]:
+    """ECB+ documents as evaluation records: id, title, text, published (ISO or None), gold = subtopic.
+
+    The first sentence is stored as the title, so text = title + " " + text restores the document.
+    """
+    out = []
+    with Path(path).open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            doc = json.loads(line)
+            if split is not None and doc.get("split") != split:
+                continue
+            title = doc.get("title") or ""
+            out.append(
+                {
+                    "id": str(doc["doc_id"]),
+                    "title": title,
+                    "text": f"{title} {doc.get('text') or ''}".strip(),
+                    "published": _parse_published(doc.get("date_publish")),
+                    "url": doc.get("url"),
+                    "gold": str(doc["subtopic"]),
+                    "topic": doc.get("topic"),
+                }
+            )
+    return out
+
+
+def convert_ecbplus(src: str | Path, dst: str | Path, split: str | None = None) -> int:
+    """Write ECB+ as the storydesk JSONL format with a ``gold`` field; returns the record count."""
+    records = ecbplus_records(src, split)
+    with Path(dst).open("w", encoding="utf-8") as fh:
+        for record in records:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return len(records)
+
+
+def records_to_articles(records: Sequence[Mapping[str, Any]]) -> list[Article]:
+    """Minimal Articles (id = record id) for clustering records without the cleaning pipeline."""
+    articles = []
+    for r in records:
+        published = None
+        if r.get("published"):
+            try:
+                published = dt.date.fromisoformat(str(r["published"])[:10])
+            except ValueError:
+                published = None
+        text = str(r.get("text") or "")
+        articles.append(
+            Article(
+                id=str(r["id"]),
+                text=text,
+                raw_text=text,
+                title=r.get("title") or None,
+                published=published,
+                outlet=r.get("source"),
+            )
+        )
+    return articles
+
+
+def featurize_records(
+    records: Sequence[Mapping[str, Any]], settings: ClusterSettings, models: ModelSettings | None = None
+) -> list[Any]:
+    """ClusterItems for records (embeddings + NER), in record order."""
+    from storydesk.cluster import Featurizer
+
+    return Featurizer(settings, models or ModelSettings()).featurize(records_to_articles(records))
+
+
+def online_assign(
+    records: Sequence[Mapping[str, Any]],
+    settings: ClusterSettings,
+    models: ModelSettings | None = None,
+    items: Sequence[Any] | None = None,
+) -> dict[str, str]:
+    """Featurize records and run the online clusterer in arrival order: record id -> story id."""
+    from storydesk.cluster import arrival_order, cluster_items
+
+    articles = records_to_articles(records)
+    if items is None:
+        items = featurize_records(records, settings, models)
+    order = arrival_order(articles)
+    final, _, _ = cluster_items([items[i] for i in order], settings)
+    return final
+
+
+def baseline_assign(
+    records: Sequence[Mapping[str, Any]], distance: float = BASELINE_DISTANCE
+) -> dict[str, str]:
+    """The simple baseline: TF-IDF over title + text, average-linkage with a cosine distance threshold."""
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    ids = [str(r["id"]) for r in records]
+    if len(ids) < 2:
+        return {i: "b0" for i in ids}
+    texts = [f"{r.get('title') or ''} {r.get('text') or ''}" for r in records]
+    matrix = TfidfVectorizer(stop_words="english", sublinear_tf=True, min_df=1).fit_transform(texts)
+    labels = AgglomerativeClustering(
+        n_clusters=None, metric="cosine", linkage="average", distance_threshold=distance
+    ).fit_predict(matrix.toarray())
+    return {i: f"b{label}" for i, label in zip(ids, labels, strict=True)}
+
+
+@dataclass(slots=True)
+class Scores:
+    """One system's scores on one record set."""
+
+    name: str
+    bcubed: tuple[float, float, float]
+    pairwise: tuple[float, float, float]
+    predicted: int
+    seconds: float
+
+    def row(self) -> str:
+        b, p = self.bcubed, self.pairwise
+        return (
+            f"{self.name:<28} B3 P {b[0]:.3f} R {b[1]:.3f} F1 {b[2]:.3f} | "
+            f"pairwise P {p[0]:.3f} R {p[1]:.3f} F1 {p[2]:.3f} | stories {self.predicted} | {self.seconds:.1f}s"
+        )
+
+
+@dataclass(slots=True)
+class ClusterReport:
+    """Scores of the system (and the baseline) against gold, with the settings used."""
+
+    records: int
+    gold_stories: int
+    system: Scores
+    baseline: Scores | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def format(self) -> str:
+        """A plain-text report: scores, story counts, then every cluster setting."""
+        lines = [f"{self.records} articles, {self.gold_stories} gold stories", self.system.row()]
+        if self.baseline is not None:
+            lines.append(self.baseline.row())
+        lines.append("cluster settings:")
+        lines.extend(f"  cluster.{k} = {v!r}" for k, v in self.settings.items())
+        return "\n".join(lines)
+
+
+def _score(name: str, pred: Mapping[str, str], gold: Mapping[str, str], seconds: float) -> Scores:
+    kept = {k: v for k, v in pred.items() if k in gold}
+    return Scores(name, bcubed(kept, gold), pairwise_f1(kept, gold), len(set(kept.values())), seconds)
+
+
+def evaluate_clusters(
+    records: Sequence[Mapping[str, Any]],
+    assign: Callable[[list[dict[str, Any]]], dict[str, str]] | None,
+    settings: ClusterSettings,
+    *,
+    baseline: bool = True,
+) -> ClusterReport:
+    """Cluster the records with ``assign`` (default: featurize + online clusterer) and score them."""
+    rows = [dict(r) for r in records]
+    gold = {str(r["id"]): str(r["gold"]) for r in rows}
+    if assign is None:
+
+        def assign(recs: list[dict[str, Any]]) -> dict[str, str]:
+            return online_assign(recs, settings)
+
+    start = time.perf_counter()
+    pred = assign(rows)
+    system = _score("storydesk online", pred, gold, time.perf_counter() - start)
+    base = None
+    if baseline:
+        start = time.perf_counter()
+        base_pred = baseline_assign(rows)
+        base = _score(
+            f"baseline tfidf+avg d={BASELINE_DISTANCE}", base_pred, gold, time.perf_counter() - start
+        )
+    import dataclasses
+
+    values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
+    return ClusterReport(len(rows), len(set(gold.values())), system, base, values)
+
+
+def stories_by_gold(pred: Mapping[str, str], gold: Mapping[str, str]) -> dict[str, Counter[str]]:
+    """For error analysis: each predicted story's gold label counts."""
+    out: dict[str, Counter[str]] = defaultdict(Counter)
+    for item, story in pred.items():
+        if item in gold:
+            out[story][gold[item]] += 1
+    return dict(out)
