@@ -52,6 +52,13 @@ _NUMBER_LABELS = {"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
+def _zipf(term: str) -> float:
+    """Zipf frequency of a word or name in general English (0 for unknown words)."""
+    from wordfreq import zipf_frequency
+
+    return float(zipf_frequency(term, "en"))
+
+
 def _stopwords() -> frozenset[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -392,6 +399,8 @@ class _Story:
     last_time: float | None = None
     indexed: np.ndarray | None = None
     term_norm: float = 0.0
+    unit_terms: dict[str, float] = field(default_factory=dict)  # sum of members' unit TF-IDF vectors
+    items: list[ClusterItem] | None = field(default_factory=list)  # kept while small enough to split
 
     def centroid(self) -> np.ndarray:
         norm = float(np.linalg.norm(self.vec_sum))
@@ -407,6 +416,58 @@ class _Scored:
     shared_numbers: tuple[str, ...]
     gap: float | None
     dormant: bool
+
+
+def _bipartition(sims: np.ndarray, min_size: int) -> tuple[np.ndarray, float, float] | None:
+    """The founder's group vs the rest: 2-seed average-link reassignment, deterministic.
+
+    Seeds are the founder (row 0) and, in turn, each of the three members least like it; each round
+    puts every member with the group it is more similar to on average. Returns the mask of the
+    founder's group, the mean similarity between groups and the lower of the two within-group means,
+    for the partition with the lowest between/within ratio; None when no partition is large enough.
+    """
+    best: tuple[float, np.ndarray, float, float] | None = None
+    for seed in np.argsort(sims[0], kind="stable")[:3]:
+        if seed == 0:
+            continue
+        to_a, to_b = sims[:, 0], sims[:, seed]
+        group = to_a >= to_b
+        for _ in range(10):
+            group[0] = True
+            if group.all():
+                break
+            to_a, to_b = sims[:, group].mean(axis=1), sims[:, ~group].mean(axis=1)
+            new = to_a >= to_b
+            new[0] = True
+            if (new == group).all():
+                break
+            group = new
+        na, nb = int(group.sum()), int((~group).sum())
+        if na < min_size or nb < min_size:
+            continue
+        wa = sims[np.ix_(group, group)]
+        wb = sims[np.ix_(~group, ~group)]
+        within = min(
+            (wa.sum() - np.trace(wa)) / (na * (na - 1)),
+            (wb.sum() - np.trace(wb)) / (nb * (nb - 1)),
+        )
+        between = float(sims[np.ix_(group, ~group)].mean())
+        if within <= 0:
+            continue
+        ratio = between / within
+        if best is None or ratio < best[0]:
+            best = (ratio, group.copy(), between, float(within))
+    return None if best is None else (best[1], best[2], best[3])
+
+
+@dataclass(frozen=True, slots=True)
+class StorySplit:
+    """A story found to hold two events: ``split_off`` now holds the later group."""
+
+    kept: str
+    split_off: str
+    at_article: str
+    score: float  # mean similarity between the two groups
 
 
 def story_id_for(article_id: str) -> str:
@@ -427,11 +488,13 @@ class OnlineClusterer:
         self._absorbed: dict[str, str] = {}
         self._article_story: dict[str, str] = {}
         self._merges: list[StoryMerge] = []
+        self._splits: list[StorySplit] = []
         self._index: VectorIndex | None = None
         self._df: dict[str, int] = {}
         self._entity_df: dict[str, int] = {}
         self._docs = 0
         self._next_key = 0
+        self._background: dict[str, float] = {}
 
     # -- public API
 
@@ -439,6 +502,11 @@ class OnlineClusterer:
     def merges(self) -> list[StoryMerge]:
         """Merges so far, in the order they happened."""
         return list(self._merges)
+
+    @property
+    def splits(self) -> list[StorySplit]:
+        """Splits so far: a story found to hold two events gave its later part a new id."""
+        return list(self._splits)
 
     def stories(self) -> dict[str, list[str]]:
         """Story id -> article ids in arrival order, merged stories resolved."""
@@ -478,7 +546,7 @@ class OnlineClusterer:
                 new_story=True,
                 components=dict(best.components) if best else {},
             )
-        self._join(story, item)
+        self._join(story, item, weights)
         if accepted:
             for other in scored[1:]:
                 merge_at = self.settings.merge_threshold + (
@@ -486,6 +554,7 @@ class OnlineClusterer:
                 )
                 if other.score >= merge_at and other.story.id in self._stories:
                     story = self._merge(story, other.story, item.id, other.score)
+        self._maybe_split(story, item.id)
         self._learn(item)
         return Assignment(item.id, self._resolve(self._article_story[item.id]), explanation)
 
@@ -504,27 +573,52 @@ class OnlineClusterer:
         keys = self._index.search(item.vector, self.settings.candidates)
         return [self._by_key[k] for k in keys if k in self._by_key]
 
-    def _idf(self, df: int) -> float:
-        return math.log((self._docs + 1) / (df + 1)) + 1.0
+    def _term_idf(self, term: str, df: dict[str, int]) -> float:
+        """Term weight: online IDF, a background IDF from general word frequencies, or their mean.
+
+        The background (wordfreq Zipf) weight knows from the first article that a name is rarer than
+        a common word, which online counts learn only after many articles.
+        """
+        mode = self.settings.idf
+        online = math.log((self._docs + 1) / (df.get(term, 0) + 1)) + 1.0
+        if mode == "online":
+            return online
+        background = self._background.get(term)
+        if background is None:
+            background = max(0.5, 7.5 - _zipf(term))
+            self._background[term] = background
+        return background if mode == "background" else (online + background) / 2
 
     def _weights(self, item: ClusterItem) -> dict[str, float]:
         """Item-side term weights (sublinear tf x online idf), L2-normalised."""
-        weights = {t: (1.0 + math.log(c)) * self._idf(self._df.get(t, 0)) for t, c in item.terms}
+        weights = {t: (1.0 + math.log(c)) * self._term_idf(t, self._df) for t, c in item.terms}
         norm = math.sqrt(sum(w * w for w in weights.values()))
         return {t: w / norm for t, w in weights.items()} if norm > 0 else {}
 
     def _score(self, item: ClusterItem, story: _Story, weights: dict[str, float]) -> _Scored:
         s = self.settings
-        emb = float(np.dot(item.vector, story.centroid()))
-        lex = 0.0
-        if weights and story.term_norm > 0:
-            dot = sum(w * story.terms.get(t, 0.0) * self._idf(self._df.get(t, 0)) for t, w in weights.items())
-            lex = dot / story.term_norm
+        size = len(story.members)
         shared = tuple(e for e in item.entities if e in story.entities)
         ent = 0.0
-        if item.entities:
-            total = sum(self._idf(self._entity_df.get(e, 0)) for e in item.entities)
-            ent = sum(self._idf(self._entity_df.get(e, 0)) for e in shared) / total
+        if s.linkage == "average":
+            # Mean similarity to the story's members: a large story gains no edge from its size.
+            emb = float(np.dot(item.vector, story.vec_sum)) / size
+            lex = sum(w * story.unit_terms.get(t, 0.0) for t, w in weights.items()) / size
+            if item.entities:
+                total = sum(self._term_idf(e, self._entity_df) for e in item.entities)
+                hits = sum(self._term_idf(e, self._entity_df) * story.entities[e] for e in shared)
+                ent = hits / total / size
+        else:
+            emb = float(np.dot(item.vector, story.centroid()))
+            lex = 0.0
+            if weights and story.term_norm > 0:
+                dot = sum(
+                    w * story.terms.get(t, 0.0) * self._term_idf(t, self._df) for t, w in weights.items()
+                )
+                lex = dot / story.term_norm
+            if item.entities:
+                total = sum(self._term_idf(e, self._entity_df) for e in item.entities)
+                ent = sum(self._term_idf(e, self._entity_df) for e in shared) / total
         shared_numbers = tuple(n for n in item.numbers if n in story.numbers)
         year_conflict = (
             1.0 if item.years and story.years and not any(y in story.years for y in item.years) else 0.0
@@ -576,11 +670,19 @@ class OnlineClusterer:
         self._order[sid] = len(self._order)
         return story
 
-    def _join(self, story: _Story, item: ClusterItem) -> None:
+    def _join(
+        self, story: _Story, item: ClusterItem, weights: dict[str, float], *, refresh: bool = True
+    ) -> None:
         story.members.append(item.id)
+        if story.items is not None:
+            story.items.append(item)
+            if len(story.items) > self.settings.split_max_members:
+                story.items = None  # large stories are settled; stop paying for split checks
         story.vec_sum += item.vector
         for t, c in item.terms:
             story.terms[t] = story.terms.get(t, 0.0) + 1.0 + math.log(c)
+        for t, w in weights.items():
+            story.unit_terms[t] = story.unit_terms.get(t, 0.0) + w
         for bag, values in (
             (story.entities, item.entities),
             (story.numbers, item.numbers),
@@ -592,12 +694,13 @@ class OnlineClusterer:
             story.first_time = item.time if story.first_time is None else min(story.first_time, item.time)
             story.last_time = item.time if story.last_time is None else max(story.last_time, item.time)
         self._article_story[item.id] = story.id
-        self._refresh(story)
+        if refresh:
+            self._refresh(story)
 
     def _refresh(self, story: _Story) -> None:
         """Recompute the story's term norm and re-index its centroid when it has drifted."""
         story.term_norm = math.sqrt(
-            sum((w * self._idf(self._df.get(t, 0))) ** 2 for t, w in story.terms.items())
+            sum((w * self._term_idf(t, self._df)) ** 2 for t, w in story.terms.items())
         )
         centroid = story.centroid()
         if story.indexed is None or float(np.dot(story.indexed, centroid)) < self.settings.reindex_similarity:
@@ -611,8 +714,14 @@ class OnlineClusterer:
             (a, b) if (len(a.members), -self._order[a.id]) >= (len(b.members), -self._order[b.id]) else (b, a)
         )
         kept.members.extend(gone.members)
+        if kept.items is not None and gone.items is not None:
+            kept.items.extend(gone.items)
+            if len(kept.items) > self.settings.split_max_members:
+                kept.items = None
+        else:
+            kept.items = None
         kept.vec_sum += gone.vec_sum
-        for src, dst in ((gone.terms, kept.terms),):
+        for src, dst in ((gone.terms, kept.terms), (gone.unit_terms, kept.unit_terms)):
             for t, w in src.items():
                 dst[t] = dst.get(t, 0.0) + w
         for src_bag, dst_bag in (
@@ -637,6 +746,83 @@ class OnlineClusterer:
         )
         self._refresh(kept)
         return kept
+
+    def _maybe_split(self, story: _Story, at_article: str) -> None:
+        """Split a story whose members form two groups much closer within than between.
+
+        Early in a stream the first article of a second, similar event (another earthquake) can join
+        the first event's story, and its followers join it there. Once both groups have a few members,
+        the mean similarity between them is well below the mean within each (``split_ratio``), and the
+        group without the founder gets its own story (id from its first article).
+        """
+        s = self.settings
+        items = story.items
+        m = len(story.members)
+        if not s.split or items is None or m < 2 * s.split_min or m % 2:
+            return
+        sims = self._pair_matrix(items)
+        found = _bipartition(sims, s.split_min)
+        if found is None:
+            return
+        first, between, within = found
+        if between >= s.split_ratio * within:
+            return
+        keep = [it for it, f in zip(items, first, strict=True) if f]
+        move = [it for it, f in zip(items, first, strict=True) if not f]
+        self._rebuild(story, keep)
+        new = self._found(move[0])
+        self._rebuild(new, move)
+        self._splits.append(
+            StorySplit(kept=story.id, split_off=new.id, at_article=at_article, score=round(between, 4))
+        )
+
+    def _rebuild(self, story: _Story, items: list[ClusterItem]) -> None:
+        story.members = []
+        story.items = []
+        story.vec_sum = np.zeros_like(items[0].vector)
+        story.terms, story.unit_terms, story.entities, story.numbers, story.years = {}, {}, {}, {}, {}
+        story.first_time = story.last_time = None
+        for it in items:
+            self._join(story, it, self._weights(it), refresh=False)
+        story.indexed = None
+        self._refresh(story)
+
+    def _pair_matrix(self, items: list[ClusterItem]) -> np.ndarray:
+        """Pairwise scores of a story's members, on the same scale as an article-story score."""
+        from scipy.sparse import csr_matrix
+
+        s = self.settings
+        m = len(items)
+        vectors = np.stack([it.vector for it in items])
+        sims = s.w_embedding * (vectors @ vectors.T)
+        for kind in ("terms", "entities", "years"):
+            vocab: dict[str, int] = {}
+            rows: list[int] = []
+            cols: list[int] = []
+            vals: list[float] = []
+            for r, it in enumerate(items):
+                if kind == "terms":
+                    pairs = list(self._weights(it).items())
+                elif kind == "entities":
+                    pairs = [(e, math.sqrt(self._term_idf(e, self._entity_df))) for e in it.entities]
+                else:
+                    pairs = [(y, 1.0) for y in it.years]
+                for key, val in pairs:
+                    rows.append(r)
+                    cols.append(vocab.setdefault(key, len(vocab)))
+                    vals.append(val)
+            mat = csr_matrix((vals, (rows, cols)), shape=(m, max(len(vocab), 1)))
+            prod = np.asarray((mat @ mat.T).todense())
+            if kind == "terms":
+                sims += s.w_lexical * prod
+            elif kind == "entities":
+                total = np.diag(prod).copy()
+                share = np.divide(prod, total[:, None], out=np.zeros_like(prod), where=total[:, None] > 0)
+                sims += s.w_entities * (share + share.T) / 2
+            else:
+                has = np.diag(prod) > 0
+                sims -= s.year_penalty * ((has[:, None] & has[None, :]) & (prod == 0))
+        return np.asarray(sims)
 
     def _learn(self, item: ClusterItem) -> None:
         """Update online document frequencies after the item is placed (deterministic)."""

@@ -80,7 +80,10 @@ class ModelSettings:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ClusterSettings:
-    threshold: float = setting(0.5, "Minimum combined score for an article to join an existing story.")
+    threshold: float = setting(
+        0.8,
+        "Minimum weighted score (sum of the w_* terms, tuned on ECB+ train) for an article to join a story.",
+    )
     window_days: float = setting(
         7.0, "Stories with no article for this many days go dormant (still searchable)."
     )
@@ -90,17 +93,35 @@ class ClusterSettings:
     )
     candidates: int = setting(10, "Story candidates fetched from the index per article.")
     w_embedding: float = setting(
-        0.5, "Weight of the embedding cosine (article vs story centroid) in the score."
+        1.0, "Weight of the embedding cosine (article vs story centroid) in the score."
     )
-    w_lexical: float = setting(0.5, "Weight of the online TF-IDF cosine (article vs story term profile).")
+    w_lexical: float = setting(
+        1.5, "Weight of the TF-IDF cosine (article vs story members); idf per cluster.idf."
+    )
     w_entities: float = setting(
-        0.2, "Weight of the idf-weighted share of the article's entities the story has."
+        0.9, "Weight of the idf-weighted share of the article's entities the story has."
     )
     w_numbers: float = setting(0.0, "Bonus for numbers shared with the story (full at two shared numbers).")
-    year_penalty: float = setting(0.1, "Penalty when article and story both name years and none agree.")
-    reopen_margin: float = setting(0.1, "Extra score a dormant story needs to be reopened (or merged into).")
+    year_penalty: float = setting(0.6, "Penalty when article and story both name years and none agree.")
+    reopen_margin: float = setting(0.3, "Extra score a dormant story needs to be reopened (or merged into).")
     merge_threshold: float = setting(
-        0.7, "Score at which an article that joined one story also pulls in the runner-up."
+        1.1, "Score at which an article that joined one story also pulls in the runner-up."
+    )
+    linkage: str = setting(
+        "average",
+        "How an article is compared with a story: average (mean similarity to its members) or centroid.",
+    )
+    split: bool = setting(
+        True, "Split a story whose members form two groups, far closer within than between."
+    )
+    split_min: int = setting(3, "Fewest articles each side of a split must have.")
+    split_ratio: float = setting(
+        0.75, "A story splits when its groups' mean similarity between is below this times the mean within."
+    )
+    split_max_members: int = setting(64, "Stories larger than this are no longer checked for splits.")
+    idf: str = setting(
+        "background",
+        "Term weighting: background (wordfreq Zipf, known from the first article), online (counts so far) or blend.",
     )
     use_ner: bool = setting(True, "Extract entities and numbers with spaCy NER over title + lead.")
     ner_chars: int = setting(600, "Characters of title + lead run through NER.")

@@ -136,6 +136,7 @@ def ecbplus_records(path: str | Path, split: str | None = None) -> list[dict[str
                     "url": doc.get("url"),
                     "gold": str(doc["subtopic"]),
                     "topic": doc.get("topic"),
+                    "split": doc.get("split"),
                 }
             )
     return out

@@ -1,0 +1,290 @@
+"""Tests of the online story clusterer: determinism, separation, joins, merges, dormancy, explanations."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from storydesk.cluster import (
+    ClusterItem,
+    ExactIndex,
+    OnlineClusterer,
+    arrival_order,
+    cluster_items,
+    item_terms,
+    make_index,
+    story_id_for,
+)
+from storydesk.config import ClusterSettings
+from storydesk.models import Article
+
+DIM = 16
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+def _basis(i: int) -> np.ndarray:
+    v = np.zeros(DIM, dtype=np.float32)
+    v[i] = 1.0
+    return v
+
+
+def _item(
+    aid: str,
+    vector: np.ndarray,
+    text: str = "",
+    *,
+    time: float | None = None,
+    entities: tuple[str, ...] = (),
+    years: tuple[str, ...] = (),
+) -> ClusterItem:
+    return ClusterItem(
+        id=aid,
+        title=text,
+        time=time,
+        vector=_unit(vector),
+        terms=item_terms(text, "", 1000),
+        entities=entities,
+        years=years,
+    )
+
+
+def _events(seed: int = 7) -> list[ClusterItem]:
+    """Three synthetic events of four paraphrases each, interleaved in time."""
+    rng = np.random.default_rng(seed)
+    words = [
+        ("earthquake", "magnitude", "tremor", "indonesia", "sumatra"),
+        ("election", "ballot", "parliament", "turkmenistan", "vote"),
+        ("heist", "jewellery", "robbers", "paris", "diamonds"),
+    ]
+    items = []
+    for k in range(4):
+        for e, vocab in enumerate(words):
+            vec = _basis(e) * 3 + rng.normal(0, 0.15, DIM)
+            text = " ".join(vocab[: 3 + (k % 3)])
+            items.append(_item(f"{e}-{k}", vec, text, time=float(k), entities=(vocab[3],)))
+    return items
+
+
+@pytest.mark.parametrize("index", ["usearch", "hnswlib", "exact"])
+def test_cluster_deterministic_across_runs(index: str) -> None:
+    config = ClusterSettings(index=index)
+    first = cluster_items(_events(), config)
+    second = cluster_items(_events(), config)
+    assert first[0] == second[0]
+    assert [a.explanation for a in first[1]] == [a.explanation for a in second[1]]
+
+
+@pytest.mark.parametrize("index", ["usearch", "hnswlib", "exact"])
+def test_cluster_separates_events_and_joins_paraphrases(index: str) -> None:
+    final, _, _ = cluster_items(_events(), ClusterSettings(index=index))
+    by_event: dict[str, set[str]] = {}
+    for aid, story in final.items():
+        by_event.setdefault(aid.split("-")[0], set()).add(story)
+    assert all(len(stories) == 1 for stories in by_event.values())
+    assert len(set(final.values())) == 3
+
+
+def test_cluster_story_id_from_founding_article() -> None:
+    hex_id = "0123456789abcdef0123"
+    final, assignments, _ = cluster_items([_item(hex_id, _basis(0), "alpha beta")], ClusterSettings())
+    assert final[hex_id] == "s0123456789ab"
+    assert assignments[0].explanation.new_story
+    assert story_id_for("doc-1") == story_id_for("doc-1") != story_id_for("doc-2")
+    assert story_id_for("doc-1").startswith("s") and len(story_id_for("doc-1")) == 13
+
+
+def test_cluster_merges_stories_bridged_by_an_article() -> None:
+    config = ClusterSettings(
+        w_embedding=1.0, w_lexical=0.0, w_entities=0.0, year_penalty=0.0, threshold=0.5, merge_threshold=0.68
+    )
+    clusterer = OnlineClusterer(config)
+    a1 = clusterer.add(_item("a1", _basis(0)))
+    clusterer.add(_item("a2", _basis(0) + 0.01 * _basis(2)))
+    b1 = clusterer.add(_item("b1", _basis(1)))
+    assert a1.story_id != b1.story_id
+    bridge = clusterer.add(_item("bridge", _basis(0) + _basis(1)))
+    assert clusterer.merges, "the bridging article matches both stories above merge_threshold"
+    merge = clusterer.merges[0]
+    assert (merge.kept, merge.absorbed, merge.at_article) == (a1.story_id, b1.story_id, "bridge")
+    assert bridge.story_id == a1.story_id
+    assert clusterer.story_of("b1") == a1.story_id
+    assert clusterer.stories() == {a1.story_id: ["a1", "a2", "b1", "bridge"]}
+
+
+def test_cluster_no_merge_below_merge_threshold() -> None:
+    config = ClusterSettings(
+        w_embedding=1.0, w_lexical=0.0, w_entities=0.0, year_penalty=0.0, threshold=0.5, merge_threshold=0.9
+    )
+    _, _, merges = cluster_items(
+        [_item("a", _basis(0)), _item("b", _basis(1)), _item("c", _basis(0) + _basis(1))], config
+    )
+    assert merges == []
+
+
+@pytest.mark.parametrize(
+    ("days", "cosine", "joins"),
+    [
+        (3.0, 0.6, True),  # active story, moderate match joins
+        (30.0, 0.6, False),  # dormant story, moderate match founds a new story
+        (30.0, 0.95, True),  # dormant story reopened by a strong match
+    ],
+)
+def test_cluster_dormancy_and_reopening(days: float, cosine: float, joins: bool) -> None:
+    config = ClusterSettings(
+        w_embedding=1.0, w_lexical=0.0, w_entities=0.0, year_penalty=0.0, threshold=0.5, reopen_margin=0.3
+    )
+    clusterer = OnlineClusterer(config)
+    first = clusterer.add(_item("old", _basis(0), time=0.0))
+    probe = cosine * _basis(0) + np.sqrt(1 - cosine**2) * _basis(1)
+    later = clusterer.add(_item("new", probe, time=days))
+    assert (later.story_id == first.story_id) is joins
+    if not joins:
+        assert later.explanation.runner_up == first.story_id
+        assert later.explanation.components["dormant"] == 1.0
+
+
+def test_cluster_explanation_fields_populated() -> None:
+    clusterer = OnlineClusterer(ClusterSettings())
+    clusterer.add(_item("x1", _basis(0), "quake strikes sumatra", time=1.0, entities=("sumatra",)))
+    clusterer.add(_item("y1", _basis(1), "ballot counted", time=1.0, entities=("ashgabat",)))
+    joined = clusterer.add(
+        _item(
+            "x2", _basis(0) + 0.05 * _basis(1), "quake strikes sumatra again", time=2.5, entities=("sumatra",)
+        )
+    )
+    exp = joined.explanation
+    assert not exp.new_story
+    assert exp.similarity > 0.9
+    assert exp.shared_entities == ("sumatra",)
+    assert exp.time_gap_days == pytest.approx(1.5)
+    assert exp.runner_up == clusterer.story_of("y1")
+    assert exp.runner_up_score is not None and exp.runner_up_score < exp.score
+    assert {"embedding", "lexical", "entities", "year_conflict"} <= set(exp.components)
+
+
+def test_cluster_conflicting_years_lower_the_score() -> None:
+    config = ClusterSettings(year_penalty=0.5)
+    clusterer = OnlineClusterer(config)
+    clusterer.add(_item("a", _basis(0), "fight title defended", years=("2008",)))
+    same = OnlineClusterer(config)
+    same.add(_item("a", _basis(0), "fight title defended", years=("2008",)))
+    other_year = clusterer.add(_item("b", _basis(0), "fight title defended", years=("2013",)))
+    same_year = same.add(_item("b", _basis(0), "fight title defended", years=("2008",)))
+    assert other_year.explanation.components["year_conflict"] == 1.0
+    assert same_year.explanation.score - 0.5 == pytest.approx(other_year.explanation.score, abs=1e-3)
+
+
+@given(
+    st.lists(st.floats(-1, 1, allow_nan=False, width=32), min_size=4, max_size=4).filter(
+        lambda v: sum(x * x for x in v) > 0.01
+    ),
+    st.one_of(st.none(), st.floats(0, 40000, allow_nan=False)),
+    st.lists(st.text(min_size=1, max_size=8), max_size=3),
+)
+@settings(max_examples=50, deadline=None)
+def test_cluster_item_record_round_trip(vector: list[float], time: float | None, names: list[str]) -> None:
+    item = ClusterItem(
+        id="a1",
+        title="T",
+        time=time,
+        vector=np.asarray(vector, dtype=np.float32),
+        terms=(("quake", 2),),
+        entities=tuple(names),
+        numbers=("7",),
+        years=("2013",),
+    )
+    back = ClusterItem.from_record(json.loads(json.dumps(item.to_record())))
+    assert np.array_equal(back.vector, item.vector)
+    assert (back.id, back.title, back.time, back.terms, back.entities, back.numbers, back.years) == (
+        item.id, item.title, item.time, item.terms, item.entities, item.numbers, item.years,
+    )  # fmt: skip
+    as_list = dict(item.to_record(), vector=[float(x) for x in item.vector])
+    assert np.allclose(ClusterItem.from_record(as_list).vector, item.vector)
+
+
+def test_cluster_arrival_order_by_time_else_input_order() -> None:
+    def art(aid: str, day: int | None) -> Article:
+        return Article(
+            id=aid, text="x", raw_text="x", published=None if day is None else dt.date(2020, 1, day)
+        )
+
+    articles = [art("a", 5), art("b", None), art("c", 2), art("d", None), art("e", 2)]
+    order = arrival_order(articles)
+    # d has no date: it stays right after c, the dated article before it in the input
+    assert [articles[i].id for i in order] == ["c", "d", "e", "a", "b"]
+    assert arrival_order(articles) == order
+
+
+@pytest.mark.parametrize("backend", ["usearch", "hnswlib"])
+def test_cluster_ann_index_finds_exact_nearest(backend: str) -> None:
+    rng = np.random.default_rng(3)
+    vectors = np.stack([_unit(v) for v in rng.normal(size=(300, DIM))])
+    ann = make_index(ClusterSettings(index=backend), DIM)
+    exact = ExactIndex(DIM)
+    for key, vec in enumerate(vectors):
+        ann.upsert(key, vec)
+        exact.upsert(key, vec)
+    ann.upsert(5, vectors[6])  # an update replaces the old vector
+    exact.upsert(5, vectors[6])
+    ann.remove(7)
+    exact.remove(7)
+    assert len(ann) == len(exact) == 299
+    queries = [_unit(v) for v in rng.normal(size=(50, DIM))]
+    agree = sum(ann.search(q, 1)[0] == exact.search(q, 1)[0] for q in queries)
+    assert agree >= 48
+    assert 7 not in ann.search(vectors[7], 5)
+
+
+def test_cluster_settings_reject_unknown_index() -> None:
+    from storydesk.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        make_index(dataclasses.replace(ClusterSettings(), index="faiss-gpu"), DIM)
+
+
+@pytest.fixture(scope="module")
+def featurizer() -> object:
+    from storydesk.cluster import Featurizer
+    from storydesk.config import ModelSettings
+
+    return Featurizer(ClusterSettings(), ModelSettings())
+
+
+@pytest.mark.slow
+def test_cluster_real_text_events(featurizer: object) -> None:
+    texts = [
+        (
+            "q1",
+            "Strong earthquake hits Indonesia's Sumatra",
+            "A magnitude 7.1 earthquake struck off Sumatra.",
+        ),
+        (
+            "v1",
+            "Turkmenistan votes in parliamentary election",
+            "Voters in Turkmenistan cast ballots on Sunday.",
+        ),
+        (
+            "q2",
+            "Powerful quake strikes off Sumatra, Indonesia",
+            "The 7.1-magnitude tremor shook western Sumatra.",
+        ),
+        (
+            "v2",
+            "Turkmen voters go to the polls for parliament",
+            "Turkmenistan held a parliamentary vote Sunday.",
+        ),
+    ]
+    articles = [Article(id=a, text=f"{t}. {b}", raw_text=b, title=t) for a, t, b in texts]
+    items = featurizer.featurize(articles)  # type: ignore[attr-defined]
+    assert "sumatra" in items[0].entities and "7.1" in items[0].numbers
+    final, _, _ = cluster_items(items, ClusterSettings())
+    assert final["q1"] == final["q2"] != final["v1"] == final["v2"]
