@@ -25,7 +25,8 @@ venv: $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	rm -f $(DB) $(DB)-wal $(DB)-shm
-	$(BIN)/storydesk --db $(DB) ingest $(ARTICLES)
+	@# exit 1 means some inputs were skipped (they are listed); the rest is still worth showing
+	$(BIN)/storydesk --db $(DB) ingest $(ARTICLES) || [ $$? -eq 1 ]
 	$(BIN)/storydesk --db $(DB) stories
 	$(BIN)/storydesk --db $(DB) show --all --format text
 
