@@ -401,6 +401,7 @@ class _Story:
     term_norm: float = 0.0
     unit_terms: dict[str, float] = field(default_factory=dict)  # sum of members' unit TF-IDF vectors
     items: list[ClusterItem] | None = field(default_factory=list)  # kept while small enough to split
+    item_weights: list[dict[str, float]] = field(default_factory=list)  # their term weights
 
     def centroid(self) -> np.ndarray:
         norm = float(np.linalg.norm(self.vec_sum))
@@ -416,6 +417,28 @@ class _Scored:
     shared_numbers: tuple[str, ...]
     gap: float | None
     dormant: bool
+
+
+def _gram(rows: Sequence[Iterable[tuple[str, float]]]) -> np.ndarray:
+    """Dot products of sparse rows (key -> value pairs), through a small dense matrix."""
+    vocab: dict[str, int] = {}
+    coords = [[(vocab.setdefault(k, len(vocab)), v) for k, v in row] for row in rows]
+    dense = np.zeros((len(rows), max(1, len(vocab))), dtype=np.float64)
+    for r, row in enumerate(coords):
+        for c, v in row:
+            dense[r, c] = v
+    return dense @ dense.T
+
+
+def _split_due(size: int, smallest: int) -> bool:
+    """Split checks from ``smallest`` on, sparser as a story grows (6, 8, ..., 16, 20, 24, 28, 32, 40, ...).
+
+    Checks get sparser as a story grows, so their O(m^2) cost stays small per article.
+    """
+    if size < smallest:
+        return False
+    step = max(2, 1 << max(0, size.bit_length() - 3))
+    return size % step == 0
 
 
 def _bipartition(sims: np.ndarray, min_size: int) -> tuple[np.ndarray, float, float] | None:
@@ -529,7 +552,7 @@ class OnlineClusterer:
             key=lambda s: (-s.score, self._order[s.story.id]),
         )
         best = scored[0] if scored else None
-        accepted = best is not None and best.score >= self._needed(best)
+        accepted = best is not None and best.score >= self._needed(best, item)
         if best is not None and accepted:
             story = best.story
             runner = scored[1] if len(scored) > 1 else None
@@ -565,8 +588,15 @@ class OnlineClusterer:
             sid = self._absorbed[sid]
         return sid
 
-    def _needed(self, scored: _Scored) -> float:
-        return self.settings.threshold + (self.settings.reopen_margin if scored.dormant else 0.0)
+    def _needed(self, scored: _Scored, item: ClusterItem) -> float:
+        """The join threshold: higher for a dormant story, lower for a short (headline-only) item.
+
+        A headline shares fewer words and names with its story than a full article does, so its
+        scores run lower; ``short_discount`` scales down as the item's distinct terms approach 20.
+        """
+        s = self.settings
+        short = max(0.0, 1.0 - len(item.terms) / 20.0)
+        return s.threshold - s.short_discount * short + (s.reopen_margin if scored.dormant else 0.0)
 
     def _candidates(self, item: ClusterItem) -> list[_Story]:
         assert self._index is not None
@@ -580,14 +610,16 @@ class OnlineClusterer:
         a common word, which online counts learn only after many articles.
         """
         mode = self.settings.idf
+        background = 0.0
+        if mode != "online":
+            cached = self._background.get(term)
+            if cached is None:
+                cached = self._background[term] = max(0.5, 7.5 - _zipf(term))
+            if mode == "background":
+                return cached
+            background = cached
         online = math.log((self._docs + 1) / (df.get(term, 0) + 1)) + 1.0
-        if mode == "online":
-            return online
-        background = self._background.get(term)
-        if background is None:
-            background = max(0.5, 7.5 - _zipf(term))
-            self._background[term] = background
-        return background if mode == "background" else (online + background) / 2
+        return online if mode == "online" else (online + background) / 2
 
     def _weights(self, item: ClusterItem) -> dict[str, float]:
         """Item-side term weights (sublinear tf x online idf), L2-normalised."""
@@ -676,8 +708,10 @@ class OnlineClusterer:
         story.members.append(item.id)
         if story.items is not None:
             story.items.append(item)
+            story.item_weights.append(weights)
             if len(story.items) > self.settings.split_max_members:
                 story.items = None  # large stories are settled; stop paying for split checks
+                story.item_weights = []
         story.vec_sum += item.vector
         for t, c in item.terms:
             story.terms[t] = story.terms.get(t, 0.0) + 1.0 + math.log(c)
@@ -699,9 +733,10 @@ class OnlineClusterer:
 
     def _refresh(self, story: _Story) -> None:
         """Recompute the story's term norm and re-index its centroid when it has drifted."""
-        story.term_norm = math.sqrt(
-            sum((w * self._term_idf(t, self._df)) ** 2 for t, w in story.terms.items())
-        )
+        if self.settings.linkage == "centroid":
+            story.term_norm = math.sqrt(
+                sum((w * self._term_idf(t, self._df)) ** 2 for t, w in story.terms.items())
+            )
         centroid = story.centroid()
         if story.indexed is None or float(np.dot(story.indexed, centroid)) < self.settings.reindex_similarity:
             assert self._index is not None
@@ -716,10 +751,10 @@ class OnlineClusterer:
         kept.members.extend(gone.members)
         if kept.items is not None and gone.items is not None:
             kept.items.extend(gone.items)
-            if len(kept.items) > self.settings.split_max_members:
-                kept.items = None
-        else:
+            kept.item_weights.extend(gone.item_weights)
+        if kept.items is None or gone.items is None or len(kept.items) > self.settings.split_max_members:
             kept.items = None
+            kept.item_weights = []
         kept.vec_sum += gone.vec_sum
         for src, dst in ((gone.terms, kept.terms), (gone.unit_terms, kept.unit_terms)):
             for t, w in src.items():
@@ -758,9 +793,9 @@ class OnlineClusterer:
         s = self.settings
         items = story.items
         m = len(story.members)
-        if not s.split or items is None or m < 2 * s.split_min or m % 2:
+        if not s.split or items is None or not _split_due(m, 2 * s.split_min):
             return
-        sims = self._pair_matrix(items)
+        sims = self._pair_matrix(items, story.item_weights)
         found = _bipartition(sims, s.split_min)
         if found is None:
             return
@@ -779,6 +814,7 @@ class OnlineClusterer:
     def _rebuild(self, story: _Story, items: list[ClusterItem]) -> None:
         story.members = []
         story.items = []
+        story.item_weights = []
         story.vec_sum = np.zeros_like(items[0].vector)
         story.terms, story.unit_terms, story.entities, story.numbers, story.years = {}, {}, {}, {}, {}
         story.first_time = story.last_time = None
@@ -787,41 +823,20 @@ class OnlineClusterer:
         story.indexed = None
         self._refresh(story)
 
-    def _pair_matrix(self, items: list[ClusterItem]) -> np.ndarray:
+    def _pair_matrix(self, items: list[ClusterItem], weights: list[dict[str, float]]) -> np.ndarray:
         """Pairwise scores of a story's members, on the same scale as an article-story score."""
-        from scipy.sparse import csr_matrix
-
         s = self.settings
-        m = len(items)
         vectors = np.stack([it.vector for it in items])
         sims = s.w_embedding * (vectors @ vectors.T)
-        for kind in ("terms", "entities", "years"):
-            vocab: dict[str, int] = {}
-            rows: list[int] = []
-            cols: list[int] = []
-            vals: list[float] = []
-            for r, it in enumerate(items):
-                if kind == "terms":
-                    pairs = list(self._weights(it).items())
-                elif kind == "entities":
-                    pairs = [(e, math.sqrt(self._term_idf(e, self._entity_df))) for e in it.entities]
-                else:
-                    pairs = [(y, 1.0) for y in it.years]
-                for key, val in pairs:
-                    rows.append(r)
-                    cols.append(vocab.setdefault(key, len(vocab)))
-                    vals.append(val)
-            mat = csr_matrix((vals, (rows, cols)), shape=(m, max(len(vocab), 1)))
-            prod = np.asarray((mat @ mat.T).todense())
-            if kind == "terms":
-                sims += s.w_lexical * prod
-            elif kind == "entities":
-                total = np.diag(prod).copy()
-                share = np.divide(prod, total[:, None], out=np.zeros_like(prod), where=total[:, None] > 0)
-                sims += s.w_entities * (share + share.T) / 2
-            else:
-                has = np.diag(prod) > 0
-                sims -= s.year_penalty * ((has[:, None] & has[None, :]) & (prod == 0))
+        sims += s.w_lexical * _gram([w.items() for w in weights])
+        ent_rows = [[(e, math.sqrt(self._term_idf(e, self._entity_df))) for e in it.entities] for it in items]
+        shared = _gram(ent_rows)
+        total = np.diag(shared).copy()
+        share = np.divide(shared, total[:, None], out=np.zeros_like(shared), where=total[:, None] > 0)
+        sims += s.w_entities * (share + share.T) / 2
+        years = _gram([[(y, 1.0) for y in it.years] for it in items])
+        has = np.diag(years) > 0
+        sims -= s.year_penalty * ((has[:, None] & has[None, :]) & (years == 0))
         return np.asarray(sims)
 
     def _learn(self, item: ClusterItem) -> None:

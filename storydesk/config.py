@@ -107,6 +107,9 @@ class ClusterSettings:
     merge_threshold: float = setting(
         1.1, "Score at which an article that joined one story also pulls in the runner-up."
     )
+    short_discount: float = setting(
+        0.3, "Threshold reduction for short items (full at 0 distinct terms, none from 20): headline streams."
+    )
     linkage: str = setting(
         "average",
         "How an article is compared with a story: average (mean similarity to its members) or centroid.",

@@ -104,7 +104,13 @@ def test_cluster_story_id_from_founding_article() -> None:
 
 def test_cluster_merges_stories_bridged_by_an_article() -> None:
     config = ClusterSettings(
-        w_embedding=1.0, w_lexical=0.0, w_entities=0.0, year_penalty=0.0, threshold=0.5, merge_threshold=0.68
+        w_embedding=1.0,
+        w_lexical=0.0,
+        w_entities=0.0,
+        year_penalty=0.0,
+        short_discount=0.0,
+        threshold=0.5,
+        merge_threshold=0.68,
     )
     clusterer = OnlineClusterer(config)
     a1 = clusterer.add(_item("a1", _basis(0)))
@@ -122,7 +128,13 @@ def test_cluster_merges_stories_bridged_by_an_article() -> None:
 
 def test_cluster_no_merge_below_merge_threshold() -> None:
     config = ClusterSettings(
-        w_embedding=1.0, w_lexical=0.0, w_entities=0.0, year_penalty=0.0, threshold=0.5, merge_threshold=0.9
+        w_embedding=1.0,
+        w_lexical=0.0,
+        w_entities=0.0,
+        year_penalty=0.0,
+        short_discount=0.0,
+        threshold=0.5,
+        merge_threshold=0.9,
     )
     _, _, merges = cluster_items(
         [_item("a", _basis(0)), _item("b", _basis(1)), _item("c", _basis(0) + _basis(1))], config
@@ -140,7 +152,13 @@ def test_cluster_no_merge_below_merge_threshold() -> None:
 )
 def test_cluster_dormancy_and_reopening(days: float, cosine: float, joins: bool) -> None:
     config = ClusterSettings(
-        w_embedding=1.0, w_lexical=0.0, w_entities=0.0, year_penalty=0.0, threshold=0.5, reopen_margin=0.3
+        w_embedding=1.0,
+        w_lexical=0.0,
+        w_entities=0.0,
+        year_penalty=0.0,
+        short_discount=0.0,
+        threshold=0.5,
+        reopen_margin=0.3,
     )
     clusterer = OnlineClusterer(config)
     first = clusterer.add(_item("old", _basis(0), time=0.0))
