@@ -21,6 +21,11 @@ import sys
 import time
 from pathlib import Path
 
+# One BLAS thread: the exact-scan baseline and the clusterer are measured single-threaded, and an
+# oversubscribed BLAS pool on a shared 2-core machine makes small matrix products erratic.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,9 +100,9 @@ def _stream(base: list[ClusterItem], n: int, seed: int = 0) -> tuple[list[Cluste
         src = base[int(srng.integers(len(base)))]
         center = src.vector + np.asarray(srng.normal(0, 1.0, dim), dtype=np.float32) / np.sqrt(dim) * 2.0
         center /= np.linalg.norm(center)
-        picked = srng.choice(len(src.terms), size=min(12, len(src.terms)), replace=False)
-        story_terms = [src.terms[int(j)] for j in sorted(picked)] + [(f"zq{sid}x{j}", 1) for j in range(3)]
-        story_entities = [src.entities[int(j)] for j in range(min(2, len(src.entities)))] + [f"ent{sid}"]
+        picked = srng.choice(len(src.terms), size=min(8, len(src.terms)), replace=False)
+        story_terms = [src.terms[int(j)] for j in sorted(picked)] + [(f"zq{sid}x{j}", 1) for j in range(4)]
+        story_entities = [*src.entities[:1], f"ent{sid}", f"place{sid}"]
         irng = np.random.default_rng((seed, sid, rank))
         vec = center + np.asarray(irng.normal(0, 1.0, dim), dtype=np.float32) / np.sqrt(dim) * 0.5
         vec = (vec / np.linalg.norm(vec)).astype(np.float32)
