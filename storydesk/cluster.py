@@ -518,6 +518,7 @@ class OnlineClusterer:
         self._docs = 0
         self._next_key = 0
         self._background: dict[str, float] = {}
+        self._arrival: dict[str, int] = {}
 
     # -- public API
 
@@ -533,7 +534,8 @@ class OnlineClusterer:
 
     def stories(self) -> dict[str, list[str]]:
         """Story id -> article ids in arrival order, merged stories resolved."""
-        return {sid: list(story.members) for sid, story in self._stories.items()}
+        arrival = self._arrival
+        return {sid: sorted(story.members, key=arrival.__getitem__) for sid, story in self._stories.items()}
 
     def story_of(self, article_id: str) -> str:
         """The story an article belongs to now, following merges."""
@@ -842,6 +844,7 @@ class OnlineClusterer:
     def _learn(self, item: ClusterItem) -> None:
         """Update online document frequencies after the item is placed (deterministic)."""
         self._docs += 1
+        self._arrival[item.id] = len(self._arrival)
         for t, _ in item.terms:
             self._df[t] = self._df.get(t, 0) + 1
         for e in item.entities:

@@ -306,3 +306,26 @@ def test_cluster_real_text_events(featurizer: object) -> None:
     assert "sumatra" in items[0].entities and "7.1" in items[0].numbers
     final, _, _ = cluster_items(items, ClusterSettings())
     assert final["q1"] == final["q2"] != final["v1"] == final["v2"]
+
+
+@pytest.mark.parametrize("split", [True, False])
+def test_cluster_splits_a_story_holding_two_events(split: bool) -> None:
+    config = ClusterSettings(
+        w_embedding=1.0, w_lexical=0.0, w_entities=0.0, year_penalty=0.0, short_discount=0.0,
+        threshold=0.2, merge_threshold=5.0, split=split, split_min=3, split_ratio=0.75,
+    )  # fmt: skip
+    clusterer = OnlineClusterer(config)
+    shared = 0.6 * _basis(2)
+    for i in range(3):
+        clusterer.add(_item(f"a{i}", _basis(0) + shared + 0.01 * i * _basis(3)))
+    for i in range(3):  # a second event, similar enough (0.26) to join the first story on arrival
+        clusterer.add(_item(f"b{i}", _basis(1) + shared + 0.01 * i * _basis(4)))
+    stories = clusterer.stories()
+    if split:
+        assert sorted(stories.values()) == [["a0", "a1", "a2"], ["b0", "b1", "b2"]]
+        assert clusterer.story_of("a0") == story_id_for("a0")
+        assert clusterer.story_of("b2") == story_id_for("b0")
+        assert [(x.kept, x.split_off) for x in clusterer.splits] == [(story_id_for("a0"), story_id_for("b0"))]
+    else:
+        assert list(stories.values()) == [["a0", "a1", "a2", "b0", "b1", "b2"]]
+        assert clusterer.splits == []
