@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib.util
 import json
 
 import numpy as np
@@ -25,6 +26,9 @@ from storydesk.config import ClusterSettings
 from storydesk.models import Article
 
 DIM = 16
+# hnswlib is an optional backend (the bench extra); usearch is the default and always installed.
+INDEXES = ["usearch", pytest.param("hnswlib", marks=pytest.mark.skipif(
+    importlib.util.find_spec("hnswlib") is None, reason="hnswlib not installed")), "exact"]  # fmt: skip
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -74,7 +78,7 @@ def _events(seed: int = 7) -> list[ClusterItem]:
     return items
 
 
-@pytest.mark.parametrize("index", ["usearch", "hnswlib", "exact"])
+@pytest.mark.parametrize("index", INDEXES)
 def test_cluster_deterministic_across_runs(index: str) -> None:
     config = ClusterSettings(index=index)
     first = cluster_items(_events(), config)
@@ -83,7 +87,7 @@ def test_cluster_deterministic_across_runs(index: str) -> None:
     assert [a.explanation for a in first[1]] == [a.explanation for a in second[1]]
 
 
-@pytest.mark.parametrize("index", ["usearch", "hnswlib", "exact"])
+@pytest.mark.parametrize("index", INDEXES)
 def test_cluster_separates_events_and_joins_paraphrases(index: str) -> None:
     final, _, _ = cluster_items(_events(), ClusterSettings(index=index))
     by_event: dict[str, set[str]] = {}
@@ -242,7 +246,7 @@ def test_cluster_arrival_order_by_time_else_input_order() -> None:
     assert arrival_order(articles) == order
 
 
-@pytest.mark.parametrize("backend", ["usearch", "hnswlib"])
+@pytest.mark.parametrize("backend", INDEXES[:2])
 def test_cluster_ann_index_finds_exact_nearest(backend: str) -> None:
     rng = np.random.default_rng(3)
     vectors = np.stack([_unit(v) for v in rng.normal(size=(300, DIM))])
