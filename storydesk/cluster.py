@@ -431,14 +431,8 @@ def _gram(rows: Sequence[Iterable[tuple[str, float]]]) -> np.ndarray:
 
 
 def _split_due(size: int, smallest: int) -> bool:
-    """Split checks from ``smallest`` on, sparser as a story grows (6, 8, ..., 16, 20, 24, 28, 32, 40, ...).
-
-    Checks get sparser as a story grows, so their O(m^2) cost stays small per article.
-    """
-    if size < smallest:
-        return False
-    step = max(2, 1 << max(0, size.bit_length() - 3))
-    return size % step == 0
+    """Split checks at every even size from ``smallest`` on (stories past split_max_members stop)."""
+    return size >= smallest and size % 2 == 0
 
 
 def _bipartition(sims: np.ndarray, min_size: int) -> tuple[np.ndarray, float, float] | None:

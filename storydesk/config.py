@@ -130,7 +130,7 @@ class ClusterSettings:
     ner_chars: int = setting(600, "Characters of title + lead run through NER.")
     lexical_chars: int = setting(3000, "Characters of text used for the lexical (TF-IDF) profile.")
     ann_connectivity: int = setting(16, "HNSW connectivity (M) of the centroid index.")
-    ann_expansion: int = setting(64, "HNSW expansion (ef) for inserts and searches.")
+    ann_expansion: int = setting(32, "HNSW expansion (ef) for inserts and searches.")
     reindex_similarity: float = setting(
         0.995, "A story's centroid is re-indexed when its cosine to the indexed copy drops below this."
     )
