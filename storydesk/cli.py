@@ -103,29 +103,6 @@ def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Records of a JSONL file; a broken line is an error naming its line."""
-    from storydesk.errors import InputError, MalformedInput
-
-    records = []
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(str(path), exc.strerror or str(exc)) from exc
-    with handle:
-        for n, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise MalformedInput(str(path), f"invalid JSON: {exc.msg}", line=n) from exc
-            if not isinstance(record, dict):
-                raise MalformedInput(str(path), "expected a JSON object", line=n)
-            records.append(record)
-    return records
-
-
 def _write_jsonl(rows: list[dict[str, Any]], target: Path | None) -> None:
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     if target is None:
@@ -318,10 +295,11 @@ def cluster(
     out_path: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
 ) -> None:
     """Cluster a JSONL file into stories without a database: one {"id", "story"} line per input, in order."""
+    from storydesk.ingest import load_jsonl
     from storydesk.pipeline import cluster_records
 
     with _errors():
-        records = _read_jsonl(input_path)
+        records = load_jsonl(input_path)
         pairs = cluster_records(records, state.settings(), origin=str(input_path))
     _write_jsonl([{"id": i, "story": s} for i, s in pairs], out_path)
 
@@ -334,10 +312,11 @@ def extract(
     out_path: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
 ) -> None:
     """Extract entities, quantities, dates and quotes; offsets index each input `text` exactly."""
+    from storydesk.ingest import load_jsonl
     from storydesk.pipeline import extract_records
 
     with _errors():
-        rows = extract_records(_read_jsonl(input_path), state.settings())
+        rows = extract_records(load_jsonl(input_path), state.settings())
     _write_jsonl(rows, out_path)
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from storydesk.config import ClusterSettings, ModelSettings
-from storydesk.errors import InputError, MalformedInput
+from storydesk.errors import InputError
+from storydesk.ingest import load_jsonl
 from storydesk.models import Article
 
 __all__ = [
@@ -80,19 +81,12 @@ def pairwise_f1(pred: Mapping[str, str], gold: Mapping[str, str]) -> tuple[float
 def load_gold_jsonl(path: str | Path, label: str = "gold") -> list[dict[str, Any]]:
     """Records of a labelled JSONL (article fields + a gold label field, renamed to ``gold``)."""
     records = []
-    with Path(path).open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise MalformedInput(str(path), f"bad JSON: {exc.msg}", line=n) from exc
-            if not isinstance(record, dict) or label not in record or "id" not in record:
-                raise InputError(str(path), f"record lacks 'id' or {label!r}", line=n)
-            record["gold"] = str(record[label])
-            record["id"] = str(record["id"])
-            records.append(record)
+    for n, record in enumerate(load_jsonl(path), start=1):
+        if label not in record or "id" not in record:
+            raise InputError(str(path), f"record {n} lacks 'id' or {label!r}")
+        record["gold"] = str(record[label])
+        record["id"] = str(record["id"])
+        records.append(record)
     return records
 
 

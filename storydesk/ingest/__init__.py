@@ -17,12 +17,12 @@ from storydesk.config import IngestSettings
 from storydesk.ingest._common import has_utf16_bom, looks_binary, reject
 from storydesk.ingest.feeds import read_feed
 from storydesk.ingest.html import extract_html
-from storydesk.ingest.records import read_json, read_jsonl, read_records
+from storydesk.ingest.records import load_jsonl, read_json, read_jsonl, read_records
 from storydesk.ingest.text import read_text
 from storydesk.ingest.warc import read_warc
 from storydesk.models import RawDocument, Rejection, Source
 
-__all__ = ["expand_paths", "read_path", "read_records"]
+__all__ = ["expand_paths", "load_jsonl", "read_path", "read_records"]
 
 Reader = Callable[[bytes, str], Iterator[RawDocument | Rejection]]
 _GLOB_CHARS = frozenset("*?[")

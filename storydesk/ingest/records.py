@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
+from storydesk.errors import InputError, MalformedInput
 from storydesk.ingest._common import decode_text, reject
 from storydesk.models import RawDocument, Rejection, Source
 
@@ -107,3 +109,29 @@ def read_json(data: bytes, path: str) -> Iterator[RawDocument | Rejection]:
             yield record_to_document(record, Source(path, member=f"[{index}]"), "jsonl")
     else:
         yield record_to_document(value, Source(path))
+
+
+def load_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """Every object of a JSONL file, strictly: a broken line raises, naming its line.
+
+    For the stateless commands and evaluations, where a half-read input would give
+    misleading output; ``read_jsonl`` is the lenient reader that ingest uses.
+    """
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(str(path), exc.strerror or str(exc)) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(str(path), f"not valid UTF-8 text: {exc.reason}") from exc
+    records = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise MalformedInput(str(path), f"invalid JSON: {exc.msg}", line=n) from exc
+        if not isinstance(record, dict):
+            raise MalformedInput(str(path), "expected a JSON object", line=n)
+        records.append(record)
+    return records
