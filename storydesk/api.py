@@ -120,7 +120,7 @@ class Desk:
         stored = self.store.existing_ids(a.id for a in fresh)
         new = [a for a in fresh if a.id not in stored]
         already = len(batch.articles) - len(new)
-        stories_before = {s.id for s in self.store.stories()}
+        stories_before = self.store.story_ids()
 
         verdicts = []
         if new:
@@ -150,7 +150,7 @@ class Desk:
             if new:
                 self._rebuild_stories(progress)
             self.store.add_rejections(batch.rejections)
-        stories_after = {s.id for s in self.store.stories()}
+        stories_after = self.store.story_ids()
         return IngestSummary(
             files=batch.files,
             documents=batch.documents,
@@ -288,7 +288,7 @@ class Desk:
     def stats(self) -> dict[str, Any]:
         return {
             "articles": self.store.count_articles(),
-            "stories": len(self.store.stories()),
+            "stories": len(self.store.story_ids()),
             "duplicates": len(self.store.duplicates()),
             "migrations": self.store.migrations(),
         }

@@ -437,6 +437,10 @@ class Store:
         ).fetchall()
         return [self._story(r) for r in rows]
 
+    def story_ids(self) -> set[str]:
+        """The ids of the current stories, without loading their members."""
+        return {r[0] for r in self.conn.execute("SELECT id FROM stories")}
+
     def story(self, story_id: str) -> Story | None:
         row = self.conn.execute("SELECT * FROM stories WHERE id = ?", (story_id,)).fetchone()
         if row is None:
