@@ -4,15 +4,19 @@ Each article is featurized once (unit sentence embedding of title + lead, lexica
 named-entity keys, numbers and years) into a persistable ``ClusterItem``. The ``OnlineClusterer``
 then makes one pass: candidate stories come from an approximate nearest-neighbour index over story
 centroids, each candidate is scored by a weighted sum of embedding similarity, online TF-IDF
-similarity and entity overlap, minus a penalty for conflicting years; the article joins the best
-story above the threshold or founds a new one. Stories idle for ``window_days`` go dormant (still
-searchable, reopened only by a stronger match), and two stories merge when one article matches both
-strongly. Everything is deterministic: no randomness, ties broken by story age.
+similarity, entity overlap and shared numbers, minus penalties for conflicting years and for a
+title naming other protagonists than the story's titles do; the article joins the best story above
+the threshold or founds a new one. Stories idle for ``window_days`` go dormant (still searchable,
+reopened only by a stronger match), two stories merge when one article matches both strongly, and a
+story whose members form two groups splits. At the end of a batch, ``consolidate`` takes a second
+look at the articles of small stories and moves those that fit a later-formed story better.
+Everything is deterministic: no randomness, ties broken by story age.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import math
@@ -78,7 +82,8 @@ class ClusterItem:
 
     ``time`` is days since 1970-01-01 UTC (None when the date is unknown); ``vector`` a unit float32
     embedding; ``terms`` lexical (term, count) pairs; ``entities`` normalised names; ``numbers`` and
-    ``years`` the figures the title and lead mention.
+    ``years`` the figures the title and lead mention; ``head_people`` the people the title names
+    (full names and surnames), the event's protagonists.
     """
 
     id: str
@@ -89,6 +94,7 @@ class ClusterItem:
     entities: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()
     years: tuple[str, ...] = ()
+    head_people: tuple[str, ...] = ()
 
     def to_record(self) -> dict[str, Any]:
         """A JSON-able dict; the vector is base64 of little-endian float32."""
@@ -102,6 +108,7 @@ class ClusterItem:
             "entities": list(self.entities),
             "numbers": list(self.numbers),
             "years": list(self.years),
+            "head_people": list(self.head_people),
         }
 
     @classmethod
@@ -122,6 +129,7 @@ class ClusterItem:
             entities=tuple(record.get("entities", ())),
             numbers=tuple(record.get("numbers", ())),
             years=tuple(record.get("years", ())),
+            head_people=tuple(record.get("head_people", ())),
         )
 
 
@@ -201,9 +209,12 @@ class Featurizer:
         embedder, nlp = self._load()
         leads = [_lead(a, self.settings.max_chars) for a in articles]
         vectors = embedder.encode(leads, progress=progress)
-        signals = self._signals([lead[: self.settings.ner_chars] for lead in leads], nlp)
+        heads = [len((a.title or "").strip()) for a in articles]
+        signals = self._signals([lead[: self.settings.ner_chars] for lead in leads], heads, nlp)
         items = []
-        for article, vector, (entities, numbers, years) in zip(articles, vectors, signals, strict=True):
+        for article, vector, (entities, numbers, years, people) in zip(
+            articles, vectors, signals, strict=True
+        ):
             items.append(
                 ClusterItem(
                     id=article.id,
@@ -214,19 +225,22 @@ class Featurizer:
                     entities=entities,
                     numbers=numbers,
                     years=years,
+                    head_people=people,
                 )
             )
         return items
 
-    def _signals(self, texts: list[str], nlp: Any) -> list[tuple[tuple[str, ...], ...]]:
+    def _signals(self, texts: list[str], heads: list[int], nlp: Any) -> list[tuple[tuple[str, ...], ...]]:
+        """Per text: entity keys, numbers, years, and the people named in its first ``heads[i]`` chars."""
         out: list[tuple[tuple[str, ...], ...]] = []
         if nlp is None:
-            return [((), (), tuple(sorted(set(_YEAR.findall(t))))) for t in texts]
+            return [((), (), tuple(sorted(set(_YEAR.findall(t)))), ()) for t in texts]
         wanted = [p for p in ("tok2vec", "ner") if p in nlp.pipe_names]
         with nlp.select_pipes(enable=wanted):
-            for doc in nlp.pipe(texts, batch_size=64):
+            for doc, head in zip(nlp.pipe(texts, batch_size=64), heads, strict=True):
                 entities: set[str] = set()
                 numbers: set[str] = set()
+                people: set[str] = set()
                 for ent in doc.ents:
                     if ent.label_ in _ENTITY_LABELS:
                         key = _entity_key(ent.text)
@@ -234,12 +248,21 @@ class Featurizer:
                             entities.add(key)
                             if ent.label_ == "PERSON" and " " in key:
                                 entities.add(key.split()[-1])  # surname-only mentions
+                            if ent.label_ == "PERSON" and ent.start_char < head:
+                                people.update({key, key.split()[-1]})
                     elif ent.label_ in _NUMBER_LABELS:
                         num = _normalise_number(ent.text)
                         if num and not _YEAR.fullmatch(num):
                             numbers.add(num)
                 years = set(_YEAR.findall(doc.text))
-                out.append((tuple(sorted(entities)), tuple(sorted(numbers)), tuple(sorted(years))))
+                out.append(
+                    (
+                        tuple(sorted(entities)),
+                        tuple(sorted(numbers)),
+                        tuple(sorted(years)),
+                        tuple(sorted(people)),
+                    )
+                )
         return out
 
 
@@ -395,6 +418,7 @@ class _Story:
     entities: dict[str, int] = field(default_factory=dict)
     numbers: dict[str, int] = field(default_factory=dict)
     years: dict[str, int] = field(default_factory=dict)
+    head_people: dict[str, int] = field(default_factory=dict)
     first_time: float | None = None
     last_time: float | None = None
     indexed: np.ndarray | None = None
@@ -487,6 +511,17 @@ class StorySplit:
     score: float  # mean similarity between the two groups
 
 
+@dataclass(frozen=True, slots=True)
+class StoryMove:
+    """An article moved by consolidation from the story it first joined to one it fits better."""
+
+    article: str
+    from_story: str
+    to_story: str
+    score: float  # its mean score with the story it moved to
+    previous_score: float  # its mean score with the story it left (without itself)
+
+
 def story_id_for(article_id: str) -> str:
     """A stable story id from the founding article's id: its first 12 hex chars, else a hash's."""
     if re.fullmatch(r"[0-9a-f]{12,}", article_id):
@@ -506,6 +541,7 @@ class OnlineClusterer:
         self._article_story: dict[str, str] = {}
         self._merges: list[StoryMerge] = []
         self._splits: list[StorySplit] = []
+        self._moves: list[StoryMove] = []
         self._index: VectorIndex | None = None
         self._df: dict[str, int] = {}
         self._entity_df: dict[str, int] = {}
@@ -525,6 +561,11 @@ class OnlineClusterer:
     def splits(self) -> list[StorySplit]:
         """Splits so far: a story found to hold two events gave its later part a new id."""
         return list(self._splits)
+
+    @property
+    def moves(self) -> list[StoryMove]:
+        """Articles consolidation moved to a better-fitting story, in the order it moved them."""
+        return list(self._moves)
 
     def stories(self) -> dict[str, list[str]]:
         """Story id -> article ids in arrival order, merged stories resolved."""
@@ -577,7 +618,87 @@ class OnlineClusterer:
         self._learn(item)
         return Assignment(item.id, self._resolve(self._article_story[item.id]), explanation)
 
+    def consolidate(self, rounds: int | None = None) -> list[tuple[StoryMove, Explanation]]:
+        """Take a second look at every article of the stories small enough to still hold their items.
+
+        One online pass commits each article on what its story held when it arrived: an early article
+        of a second event can found or join the wrong story before that event's own articles exist.
+        Each round revisits the articles in arrival order: the article is taken out of its story,
+        scored against its candidates exactly as ``add`` scores a new one, and moved when another
+        story both passes the join threshold and beats its own story by ``move_margin``. A story left
+        empty is absorbed by the one its last article moved to (recorded as a merge). Large stories
+        (past ``split_max_members``) are settled and left alone. Deterministic, like ``add``.
+        Returns each move with the explanation of the article's new place.
+        """
+        s = self.settings
+        out: list[tuple[StoryMove, Explanation]] = []
+        for _ in range(s.consolidate_rounds if rounds is None else rounds):
+            pending = [
+                (it, story.id)
+                for story in self._stories.values()
+                if story.items is not None
+                for it in story.items
+            ]
+            pending.sort(key=lambda pair: self._arrival[pair[0].id])
+            moved = 0
+            for item, sid in pending:
+                found = self._reconsider(item, self._stories[self._resolve(sid)])
+                if found is not None:
+                    out.append(found)
+                    moved += 1
+            if not moved:
+                break
+        return out
+
     # -- internals
+
+    def _reconsider(self, item: ClusterItem, story: _Story) -> tuple[StoryMove, Explanation] | None:
+        """Move ``item`` out of ``story`` when another candidate fits it clearly better."""
+        s = self.settings
+        assert story.items is not None
+        at = next(i for i, it in enumerate(story.items) if it.id == item.id)
+        weights = story.item_weights[at]
+        own: _Scored | None = None
+        if len(story.members) > 1:  # its own story's score without it: take it out of the sums, then back
+            slot = story.members.index(item.id)
+            del story.members[slot]
+            self._shift(story, item, weights, -1.0)
+            own = self._score(item, story, weights)
+            self._shift(story, item, weights, 1.0)
+            story.members.insert(slot, item.id)
+        scored = sorted(
+            (self._score(item, other, weights) for other in self._candidates(item) if other is not story),
+            key=lambda x: (-x.score, self._order[x.story.id]),
+        )
+        best = scored[0] if scored else None
+        own_score = own.score if own is not None else -math.inf
+        if best is None or best.score < self._needed(best, item) or best.score <= own_score + s.move_margin:
+            return None
+        rest = [it for it in story.items if it.id != item.id]
+        if rest:
+            self._rebuild(story, rest)
+        target = best.story
+        self._join(target, item, weights)
+        if not rest:  # the article was the story's only member: the story is gone
+            assert self._index is not None
+            self._index.remove(story.key)
+            del self._by_key[story.key]
+            del self._stories[story.id]
+            self._absorbed[story.id] = target.id
+            self._merges.append(
+                StoryMerge(kept=target.id, absorbed=story.id, at_article=item.id, score=round(best.score, 4))
+            )
+        move = StoryMove(
+            article=item.id,
+            from_story=story.id,
+            to_story=target.id,
+            score=round(best.score, 4),
+            previous_score=round(own_score, 4) if own is not None else 0.0,
+        )
+        self._moves.append(move)
+        explanation = self._explain(best, own, new_story=False)
+        # The runner-up is now the story it left; "moved" marks an assignment made on the second look.
+        return move, dataclasses.replace(explanation, components={**explanation.components, "moved": 1.0})
 
     def _resolve(self, sid: str) -> str:
         while sid in self._absorbed:
@@ -657,12 +778,14 @@ class OnlineClusterer:
             if gap < 0 and story.first_time is not None:
                 gap = min(0.0, item.time - story.first_time)
         dormant = gap is not None and abs(gap) > s.window_days
+        person_conflict = self._person_conflict(item, story)
         score = (
             s.w_embedding * emb
             + s.w_lexical * lex
             + s.w_entities * ent
             + s.w_numbers * min(len(shared_numbers), 2) / 2
             - s.year_penalty * year_conflict
+            - s.person_penalty * person_conflict
         )
         components = {
             "embedding": round(emb, 4),
@@ -670,9 +793,26 @@ class OnlineClusterer:
             "entities": round(ent, 4),
             "numbers": float(len(shared_numbers)),
             "year_conflict": year_conflict,
+            "person_conflict": person_conflict,
             "dormant": float(dormant),
         }
         return _Scored(story, score, components, shared, shared_numbers, gap, dormant)
+
+    @staticmethod
+    def _person_conflict(item: ClusterItem, story: _Story) -> float:
+        """1.0 when the article's title names people and none of those the story's titles keep naming.
+
+        Two arrests of the same kind share every word but the suspect's name: a headline about
+        another protagonist is the clearest sign of a sibling event. The story's protagonists are the
+        people named in the titles of at least half of its members (and at least two).
+        """
+        if not item.head_people or not story.head_people:
+            return 0.0
+        need = max(2.0, len(story.members) / 2)
+        core = [p for p, n in story.head_people.items() if n >= need]
+        return (
+            1.0 if core and not any(p in story.head_people and p in core for p in item.head_people) else 0.0
+        )
 
     def _explain(self, best: _Scored, runner: _Scored | None, *, new_story: bool) -> Explanation:
         return Explanation(
@@ -708,24 +848,40 @@ class OnlineClusterer:
             if len(story.items) > self.settings.split_max_members:
                 story.items = None  # large stories are settled; stop paying for split checks
                 story.item_weights = []
-        story.vec_sum += item.vector
-        for t, c in item.terms:
-            story.terms[t] = story.terms.get(t, 0.0) + 1.0 + math.log(c)
-        for t, w in weights.items():
-            story.unit_terms[t] = story.unit_terms.get(t, 0.0) + w
-        for bag, values in (
-            (story.entities, item.entities),
-            (story.numbers, item.numbers),
-            (story.years, item.years),
-        ):
-            for v in values:
-                bag[v] = bag.get(v, 0) + 1
+        self._shift(story, item, weights, 1.0)
         if item.time is not None:
             story.first_time = item.time if story.first_time is None else min(story.first_time, item.time)
             story.last_time = item.time if story.last_time is None else max(story.last_time, item.time)
         self._article_story[item.id] = story.id
         if refresh:
             self._refresh(story)
+
+    @staticmethod
+    def _shift(story: _Story, item: ClusterItem, weights: dict[str, float], sign: float) -> None:
+        """Add (sign 1) or take out (sign -1) an item's share of the story's sums and counts."""
+        story.vec_sum += sign * item.vector
+        for sums, deltas in (
+            (story.terms, [(t, 1.0 + math.log(c)) for t, c in item.terms]),
+            (story.unit_terms, list(weights.items())),
+        ):
+            for t, w in deltas:
+                value = sums.get(t, 0.0) + sign * w
+                if sign < 0 and abs(value) < 1e-9:
+                    sums.pop(t, None)
+                else:
+                    sums[t] = value
+        for bag, values in (
+            (story.entities, item.entities),
+            (story.numbers, item.numbers),
+            (story.years, item.years),
+            (story.head_people, item.head_people),
+        ):
+            for v in values:
+                count = bag.get(v, 0) + int(sign)
+                if count > 0:
+                    bag[v] = count
+                else:
+                    bag.pop(v, None)
 
     def _refresh(self, story: _Story) -> None:
         """Recompute the story's term norm and re-index its centroid when it has drifted."""
@@ -759,6 +915,7 @@ class OnlineClusterer:
             (gone.entities, kept.entities),
             (gone.numbers, kept.numbers),
             (gone.years, kept.years),
+            (gone.head_people, kept.head_people),
         ):
             for v, c in src_bag.items():
                 dst_bag[v] = dst_bag.get(v, 0) + c
@@ -813,6 +970,7 @@ class OnlineClusterer:
         story.item_weights = []
         story.vec_sum = np.zeros_like(items[0].vector)
         story.terms, story.unit_terms, story.entities, story.numbers, story.years = {}, {}, {}, {}, {}
+        story.head_people = {}
         story.first_time = story.last_time = None
         for it in items:
             self._join(story, it, self._weights(it), refresh=False)
@@ -830,9 +988,16 @@ class OnlineClusterer:
         total = np.diag(shared).copy()
         share = np.divide(shared, total[:, None], out=np.zeros_like(shared), where=total[:, None] > 0)
         sims += s.w_entities * (share + share.T) / 2
+        if s.w_numbers:
+            numbers = _gram([[(n, 1.0) for n in it.numbers] for it in items])
+            sims += s.w_numbers * np.minimum(numbers, 2.0) / 2.0
         years = _gram([[(y, 1.0) for y in it.years] for it in items])
         has = np.diag(years) > 0
         sims -= s.year_penalty * ((has[:, None] & has[None, :]) & (years == 0))
+        if s.person_penalty:
+            people = _gram([[(p, 1.0) for p in it.head_people] for it in items])
+            named = np.diag(people) > 0
+            sims -= s.person_penalty * ((named[:, None] & named[None, :]) & (people == 0))
         return np.asarray(sims)
 
     def _learn(self, item: ClusterItem) -> None:
@@ -866,5 +1031,11 @@ def cluster_items(
     """Run a fresh clusterer over items in the given order; article id -> final story id."""
     clusterer = OnlineClusterer(settings)
     assignments = [clusterer.add(item) for item in items]
+    revised = {move.article: explanation for move, explanation in clusterer.consolidate()}
+    if revised:
+        assignments = [
+            dataclasses.replace(a, explanation=revised[a.article_id]) if a.article_id in revised else a
+            for a in assignments
+        ]
     final = {a.article_id: clusterer.story_of(a.article_id) for a in assignments}
     return final, assignments, clusterer.merges

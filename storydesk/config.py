@@ -101,8 +101,12 @@ class ClusterSettings:
     w_entities: float = setting(
         0.9, "Weight of the idf-weighted share of the article's entities the story has."
     )
-    w_numbers: float = setting(0.0, "Bonus for numbers shared with the story (full at two shared numbers).")
+    w_numbers: float = setting(0.2, "Bonus for numbers shared with the story (full at two shared numbers).")
     year_penalty: float = setting(0.6, "Penalty when article and story both name years and none agree.")
+    person_penalty: float = setting(
+        0.5,
+        "Penalty when the article's title names people and none is a protagonist the story's titles keep naming.",
+    )
     reopen_margin: float = setting(0.3, "Extra score a dormant story needs to be reopened (or merged into).")
     merge_threshold: float = setting(
         1.1, "Score at which an article that joined one story also pulls in the runner-up."
@@ -119,9 +123,16 @@ class ClusterSettings:
     )
     split_min: int = setting(3, "Fewest articles each side of a split must have.")
     split_ratio: float = setting(
-        0.75, "A story splits when its groups' mean similarity between is below this times the mean within."
+        0.8, "A story splits when its groups' mean similarity between is below this times the mean within."
     )
     split_max_members: int = setting(64, "Stories larger than this are no longer checked for splits.")
+    consolidate_rounds: int = setting(
+        2,
+        "Rounds of a second look at the end of a batch: each article of a small story moves to a better-fitting one (0: off).",
+    )
+    move_margin: float = setting(
+        0.0, "How much better another story must score than the article's own for consolidation to move it."
+    )
     idf: str = setting(
         "background",
         "Term weighting: background (wordfreq Zipf, known from the first article), online (counts so far) or blend.",

@@ -49,6 +49,7 @@ def _item(
     time: float | None = None,
     entities: tuple[str, ...] = (),
     years: tuple[str, ...] = (),
+    people: tuple[str, ...] = (),
 ) -> ClusterItem:
     return ClusterItem(
         id=aid,
@@ -58,6 +59,7 @@ def _item(
         terms=item_terms(text, "", 1000),
         entities=entities,
         years=years,
+        head_people=people,
     )
 
 
@@ -223,12 +225,16 @@ def test_cluster_item_record_round_trip(vector: list[float], time: float | None,
         entities=tuple(names),
         numbers=("7",),
         years=("2013",),
+        head_people=("jamal williams", "williams"),
     )
     back = ClusterItem.from_record(json.loads(json.dumps(item.to_record())))
     assert np.array_equal(back.vector, item.vector)
     assert (back.id, back.title, back.time, back.terms, back.entities, back.numbers, back.years) == (
         item.id, item.title, item.time, item.terms, item.entities, item.numbers, item.years,
     )  # fmt: skip
+    assert back.head_people == item.head_people
+    old = {k: v for k, v in item.to_record().items() if k != "head_people"}  # stored before the field
+    assert ClusterItem.from_record(old).head_people == ()
     as_list = dict(item.to_record(), vector=[float(x) for x in item.vector])
     assert np.allclose(ClusterItem.from_record(as_list).vector, item.vector)
 
@@ -333,3 +339,64 @@ def test_cluster_splits_a_story_holding_two_events(split: bool) -> None:
     else:
         assert list(stories.values()) == [["a0", "a1", "a2", "b0", "b1", "b2"]]
         assert clusterer.splits == []
+
+
+def test_cluster_person_conflict_lowers_the_score() -> None:
+    config = ClusterSettings(person_penalty=0.5)
+
+    def scored(people: tuple[str, ...]) -> dict[str, float]:
+        clusterer = OnlineClusterer(config)
+        for i in range(2):
+            clusterer.add(_item(f"j{i}", _basis(0), "charger arrested dui", people=("jackson",)))
+        added = clusterer.add(_item("x", _basis(0), "charger arrested dui", people=people))
+        return {"score": added.explanation.score, **added.explanation.components}
+
+    same, other, both, nobody = (
+        scored(p) for p in [("jackson",), ("williams",), ("williams", "jackson"), ()]
+    )
+    assert other["person_conflict"] == 1.0
+    assert same["person_conflict"] == both["person_conflict"] == nobody["person_conflict"] == 0.0
+    assert same["score"] - 0.5 == pytest.approx(other["score"], abs=1e-3)
+
+
+@pytest.mark.parametrize("rounds", [0, 2])
+def test_cluster_consolidation_moves_an_article_to_the_event_that_formed_later(rounds: int) -> None:
+    config = ClusterSettings(
+        w_embedding=1.0, w_lexical=0.0, w_entities=0.0, w_numbers=0.0, year_penalty=0.0, person_penalty=0.0,
+        short_discount=0.0, threshold=0.5, merge_threshold=5.0, split=False, consolidate_rounds=rounds,
+    )  # fmt: skip
+    items = [_item(f"a{i}", _basis(0) + 0.01 * i * _basis(3)) for i in range(3)]
+    # x arrives before its own event exists: cosine 0.6 with the first event is enough to join it.
+    items.append(_item("x", 0.6 * _basis(0) + 0.8 * _basis(1)))
+    items += [_item(f"b{i}", _basis(1) + 0.01 * i * _basis(4)) for i in range(3)]
+    final, assignments, merges = cluster_items(items, config)
+    first, second = story_id_for("a0"), story_id_for("b0")
+    assert {final[f"a{i}"] for i in range(3)} == {first}
+    assert {final[f"b{i}"] for i in range(3)} == {second}
+    explained = {a.article_id: a.explanation for a in assignments}["x"]
+    if rounds:
+        assert final["x"] == second
+        assert explained.runner_up == first  # the story it left
+        assert explained.score == pytest.approx(0.8, abs=0.01)
+    else:
+        assert final["x"] == first
+    assert merges == []
+
+
+def test_cluster_consolidation_of_a_singleton_is_recorded_as_a_merge() -> None:
+    config = ClusterSettings(
+        w_embedding=1.0, w_lexical=0.0, w_entities=0.0, w_numbers=0.0, year_penalty=0.0, person_penalty=0.0,
+        short_discount=0.0, threshold=0.5, merge_threshold=5.0, split=False,
+    )  # fmt: skip
+    clusterer = OnlineClusterer(config)
+    clusterer.add(_item("s", 0.3 * _basis(0) + 0.954 * _basis(1)))
+    clusterer.add(_item("b0", _basis(0)))  # cosine 0.3 with s: a story of its own
+    for i in (1, 2):  # cosine 0.89 with b0, 0.69 with s: they join b0
+        clusterer.add(_item(f"b{i}", _basis(0) + 0.5 * _basis(1) + 0.01 * i * _basis(3)))
+    # s now fits b0's story on average (0.56, above the 0.5 threshold), which did not exist when it came.
+    assert clusterer.story_of("s") == story_id_for("s")
+    moves = clusterer.consolidate()
+    assert [m.article for m, _ in moves] == ["s"]
+    assert clusterer.story_of("s") == clusterer.story_of("b0")
+    assert [(m.kept, m.absorbed) for m in clusterer.merges] == [(clusterer.story_of("b0"), story_id_for("s"))]
+    assert clusterer.consolidate() == []  # settled: a second look moves nothing more
