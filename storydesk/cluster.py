@@ -680,14 +680,7 @@ class OnlineClusterer:
         target = best.story
         self._join(target, item, weights)
         if not rest:  # the article was the story's only member: the story is gone
-            assert self._index is not None
-            self._index.remove(story.key)
-            del self._by_key[story.key]
-            del self._stories[story.id]
-            self._absorbed[story.id] = target.id
-            self._merges.append(
-                StoryMerge(kept=target.id, absorbed=story.id, at_article=item.id, score=round(best.score, 4))
-            )
+            self._retire(story, target, item.id, best.score)
         move = StoryMove(
             article=item.id,
             from_story=story.id,
@@ -924,6 +917,12 @@ class OnlineClusterer:
                 kept.first_time = lo if kept.first_time is None else min(kept.first_time, lo)
             if hi is not None:
                 kept.last_time = hi if kept.last_time is None else max(kept.last_time, hi)
+        self._retire(gone, kept, at_article, score)
+        self._refresh(kept)
+        return kept
+
+    def _retire(self, gone: _Story, kept: _Story, at_article: str, score: float) -> None:
+        """Drop ``gone`` from the index and the live stories; its id now resolves to ``kept``'s."""
         assert self._index is not None
         self._index.remove(gone.key)
         del self._by_key[gone.key]
@@ -932,8 +931,6 @@ class OnlineClusterer:
         self._merges.append(
             StoryMerge(kept=kept.id, absorbed=gone.id, at_article=at_article, score=round(score, 4))
         )
-        self._refresh(kept)
-        return kept
 
     def _maybe_split(self, story: _Story, at_article: str) -> None:
         """Split a story whose members form two groups much closer within than between.
