@@ -549,6 +549,7 @@ class OnlineClusterer:
         self._next_key = 0
         self._background: dict[str, float] = {}
         self._arrival: dict[str, int] = {}
+        self._latest: float | None = None  # the newest article time seen
 
     # -- public API
 
@@ -636,7 +637,7 @@ class OnlineClusterer:
             pending = [
                 (it, story.id)
                 for story in self._stories.values()
-                if story.items is not None
+                if story.items is not None and not self._settled(story)
                 for it in story.items
             ]
             pending.sort(key=lambda pair: self._arrival[pair[0].id])
@@ -651,6 +652,15 @@ class OnlineClusterer:
         return out
 
     # -- internals
+
+    def _settled(self, story: _Story) -> bool:
+        """Dormant at the end of the stream: idle for ``window_days`` before its newest article."""
+        latest = self._latest
+        return (
+            latest is not None
+            and story.last_time is not None
+            and latest - story.last_time > self.settings.window_days
+        )
 
     def _reconsider(self, item: ClusterItem, story: _Story) -> tuple[StoryMove, Explanation] | None:
         """Move ``item`` out of ``story`` when another candidate fits it clearly better."""
@@ -1001,6 +1011,8 @@ class OnlineClusterer:
         """Update online document frequencies after the item is placed (deterministic)."""
         self._docs += 1
         self._arrival[item.id] = len(self._arrival)
+        if item.time is not None:
+            self._latest = item.time if self._latest is None else max(self._latest, item.time)
         for t, _ in item.terms:
             self._df[t] = self._df.get(t, 0) + 1
         for e in item.entities:

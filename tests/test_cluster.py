@@ -400,3 +400,16 @@ def test_cluster_consolidation_of_a_singleton_is_recorded_as_a_merge() -> None:
     assert clusterer.story_of("s") == clusterer.story_of("b0")
     assert [(m.kept, m.absorbed) for m in clusterer.merges] == [(clusterer.story_of("b0"), story_id_for("s"))]
     assert clusterer.consolidate() == []  # settled: a second look moves nothing more
+
+
+def test_cluster_consolidation_leaves_settled_stories_alone() -> None:
+    config = ClusterSettings(
+        w_embedding=1.0, w_lexical=0.0, w_entities=0.0, w_numbers=0.0, year_penalty=0.0, person_penalty=0.0,
+        short_discount=0.0, threshold=0.5, reopen_margin=0.0, merge_threshold=5.0, split=False, window_days=7.0,
+    )  # fmt: skip
+    items = [_item(f"a{i}", _basis(0) + 0.01 * i * _basis(3), time=0.0) for i in range(3)]
+    items.append(_item("x", 0.6 * _basis(0) + 0.8 * _basis(1), time=1.0))
+    # The event x fits better comes a month later: x's story is dormant by then and stays as it was.
+    items += [_item(f"b{i}", _basis(1) + 0.01 * i * _basis(4), time=30.0 + i) for i in range(3)]
+    final, _, _ = cluster_items(items, config)
+    assert final["x"] == final["a0"] != final["b0"]
