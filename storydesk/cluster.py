@@ -635,15 +635,15 @@ class OnlineClusterer:
         out: list[tuple[StoryMove, Explanation]] = []
         for _ in range(s.consolidate_rounds if rounds is None else rounds):
             pending = [
-                (it, story.id)
+                it
                 for story in self._stories.values()
                 if story.items is not None and not self._settled(story)
                 for it in story.items
             ]
-            pending.sort(key=lambda pair: self._arrival[pair[0].id])
+            pending.sort(key=lambda it: self._arrival[it.id])
             moved = 0
-            for item, sid in pending:
-                found = self._reconsider(item, self._stories[self._resolve(sid)])
+            for item in pending:
+                found = self._reconsider(item, self._stories[self.story_of(item.id)])
                 if found is not None:
                     out.append(found)
                     moved += 1
@@ -812,10 +812,8 @@ class OnlineClusterer:
         if not item.head_people or not story.head_people:
             return 0.0
         need = max(2.0, len(story.members) / 2)
-        core = [p for p, n in story.head_people.items() if n >= need]
-        return (
-            1.0 if core and not any(p in story.head_people and p in core for p in item.head_people) else 0.0
-        )
+        core = {p for p, n in story.head_people.items() if n >= need}
+        return 1.0 if core and core.isdisjoint(item.head_people) else 0.0
 
     def _explain(self, best: _Scored, runner: _Scored | None, *, new_story: bool) -> Explanation:
         return Explanation(
