@@ -63,6 +63,15 @@ def _item(
     )
 
 
+def _embedding_only(**overrides: object) -> ClusterSettings:
+    """Settings that score by embedding cosine alone, so a test's vectors decide every join."""
+    only = ClusterSettings(
+        w_embedding=1.0, w_lexical=0.0, w_entities=0.0, w_numbers=0.0, year_penalty=0.0,
+        person_penalty=0.0, short_discount=0.0, threshold=0.5,
+    )  # fmt: skip
+    return dataclasses.replace(only, **overrides)
+
+
 def _events(seed: int = 7) -> list[ClusterItem]:
     """Three synthetic events of four paraphrases each, interleaved in time."""
     rng = np.random.default_rng(seed)
@@ -109,15 +118,7 @@ def test_cluster_story_id_from_founding_article() -> None:
 
 
 def test_cluster_merges_stories_bridged_by_an_article() -> None:
-    config = ClusterSettings(
-        w_embedding=1.0,
-        w_lexical=0.0,
-        w_entities=0.0,
-        year_penalty=0.0,
-        short_discount=0.0,
-        threshold=0.5,
-        merge_threshold=0.68,
-    )
+    config = _embedding_only(merge_threshold=0.68)
     clusterer = OnlineClusterer(config)
     a1 = clusterer.add(_item("a1", _basis(0)))
     clusterer.add(_item("a2", _basis(0) + 0.01 * _basis(2)))
@@ -133,15 +134,7 @@ def test_cluster_merges_stories_bridged_by_an_article() -> None:
 
 
 def test_cluster_no_merge_below_merge_threshold() -> None:
-    config = ClusterSettings(
-        w_embedding=1.0,
-        w_lexical=0.0,
-        w_entities=0.0,
-        year_penalty=0.0,
-        short_discount=0.0,
-        threshold=0.5,
-        merge_threshold=0.9,
-    )
+    config = _embedding_only(merge_threshold=0.9)
     _, _, merges = cluster_items(
         [_item("a", _basis(0)), _item("b", _basis(1)), _item("c", _basis(0) + _basis(1))], config
     )
@@ -157,15 +150,7 @@ def test_cluster_no_merge_below_merge_threshold() -> None:
     ],
 )
 def test_cluster_dormancy_and_reopening(days: float, cosine: float, joins: bool) -> None:
-    config = ClusterSettings(
-        w_embedding=1.0,
-        w_lexical=0.0,
-        w_entities=0.0,
-        year_penalty=0.0,
-        short_discount=0.0,
-        threshold=0.5,
-        reopen_margin=0.3,
-    )
+    config = _embedding_only(reopen_margin=0.3)
     clusterer = OnlineClusterer(config)
     first = clusterer.add(_item("old", _basis(0), time=0.0))
     probe = cosine * _basis(0) + np.sqrt(1 - cosine**2) * _basis(1)
@@ -320,10 +305,7 @@ def test_cluster_real_text_events(featurizer: object) -> None:
 
 @pytest.mark.parametrize("split", [True, False])
 def test_cluster_splits_a_story_holding_two_events(split: bool) -> None:
-    config = ClusterSettings(
-        w_embedding=1.0, w_lexical=0.0, w_entities=0.0, year_penalty=0.0, short_discount=0.0,
-        threshold=0.2, merge_threshold=5.0, split=split, split_min=3, split_ratio=0.75,
-    )  # fmt: skip
+    config = _embedding_only(threshold=0.2, merge_threshold=5.0, split=split, split_min=3, split_ratio=0.75)
     clusterer = OnlineClusterer(config)
     shared = 0.6 * _basis(2)
     for i in range(3):
@@ -361,10 +343,7 @@ def test_cluster_person_conflict_lowers_the_score() -> None:
 
 @pytest.mark.parametrize("rounds", [0, 2])
 def test_cluster_consolidation_moves_an_article_to_the_event_that_formed_later(rounds: int) -> None:
-    config = ClusterSettings(
-        w_embedding=1.0, w_lexical=0.0, w_entities=0.0, w_numbers=0.0, year_penalty=0.0, person_penalty=0.0,
-        short_discount=0.0, threshold=0.5, merge_threshold=5.0, split=False, consolidate_rounds=rounds,
-    )  # fmt: skip
+    config = _embedding_only(merge_threshold=5.0, split=False, consolidate_rounds=rounds)
     items = [_item(f"a{i}", _basis(0) + 0.01 * i * _basis(3)) for i in range(3)]
     # x arrives before its own event exists: cosine 0.6 with the first event is enough to join it.
     items.append(_item("x", 0.6 * _basis(0) + 0.8 * _basis(1)))
@@ -384,10 +363,7 @@ def test_cluster_consolidation_moves_an_article_to_the_event_that_formed_later(r
 
 
 def test_cluster_consolidation_of_a_singleton_is_recorded_as_a_merge() -> None:
-    config = ClusterSettings(
-        w_embedding=1.0, w_lexical=0.0, w_entities=0.0, w_numbers=0.0, year_penalty=0.0, person_penalty=0.0,
-        short_discount=0.0, threshold=0.5, merge_threshold=5.0, split=False,
-    )  # fmt: skip
+    config = _embedding_only(merge_threshold=5.0, split=False)
     clusterer = OnlineClusterer(config)
     clusterer.add(_item("s", 0.3 * _basis(0) + 0.954 * _basis(1)))
     clusterer.add(_item("b0", _basis(0)))  # cosine 0.3 with s: a story of its own
@@ -403,10 +379,7 @@ def test_cluster_consolidation_of_a_singleton_is_recorded_as_a_merge() -> None:
 
 
 def test_cluster_consolidation_leaves_settled_stories_alone() -> None:
-    config = ClusterSettings(
-        w_embedding=1.0, w_lexical=0.0, w_entities=0.0, w_numbers=0.0, year_penalty=0.0, person_penalty=0.0,
-        short_discount=0.0, threshold=0.5, reopen_margin=0.0, merge_threshold=5.0, split=False, window_days=7.0,
-    )  # fmt: skip
+    config = _embedding_only(reopen_margin=0.0, merge_threshold=5.0, split=False, window_days=7.0)
     items = [_item(f"a{i}", _basis(0) + 0.01 * i * _basis(3), time=0.0) for i in range(3)]
     items.append(_item("x", 0.6 * _basis(0) + 0.8 * _basis(1), time=1.0))
     # The event x fits better comes a month later: x's story is dormant by then and stays as it was.
