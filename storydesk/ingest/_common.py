@@ -44,3 +44,14 @@ def decode_text(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         bad = data[exc.start : exc.start + 1].hex()
         raise ValueError(f"not valid UTF-8 text (invalid byte 0x{bad} at offset {exc.start})") from exc
+
+
+def decode_or_reject(data: bytes, path: str, empty: str | None = None) -> str | Rejection:
+    """The decoded text, or the rejection a reader yields: undecodable, or blank when ``empty`` is the reason."""
+    try:
+        text = decode_text(data)
+    except ValueError as exc:
+        return reject(path, str(exc))
+    if empty is not None and not text.strip():
+        return reject(path, empty)
+    return text

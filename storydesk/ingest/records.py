@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from storydesk.errors import InputError, MalformedInput
-from storydesk.ingest._common import decode_text, reject
+from storydesk.ingest._common import decode_or_reject, reject
 from storydesk.models import RawDocument, Rejection, Source
 
 _KNOWN = {"id", "title", "text", "url", "published", "source", "author"}
@@ -63,10 +63,9 @@ def read_records(records: Iterable[Mapping[str, Any]], origin: str) -> Iterator[
 
 def read_jsonl(data: bytes, path: str) -> Iterator[RawDocument | Rejection]:
     """One JSON object per line; a broken line is rejected with its 1-based number, the rest goes on."""
-    try:
-        text = decode_text(data)
-    except ValueError as exc:
-        yield reject(path, str(exc))
+    text = decode_or_reject(data, path)
+    if isinstance(text, Rejection):
+        yield text
         return
     seen = False
     for number, line in enumerate(text.splitlines(), start=1):
@@ -85,13 +84,9 @@ def read_jsonl(data: bytes, path: str) -> Iterator[RawDocument | Rejection]:
 
 def read_json(data: bytes, path: str) -> Iterator[RawDocument | Rejection]:
     """A JSON array of objects or a single object; falls back to JSONL when the file is one object a line."""
-    try:
-        text = decode_text(data)
-    except ValueError as exc:
-        yield reject(path, str(exc))
-        return
-    if not text.strip():
-        yield reject(path, "empty file")
+    text = decode_or_reject(data, path, "empty file")
+    if isinstance(text, Rejection):
+        yield text
         return
     try:
         value = json.loads(text)

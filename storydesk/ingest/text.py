@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from storydesk.ingest._common import decode_text, reject
+from storydesk.ingest._common import decode_or_reject
 from storydesk.models import RawDocument, Rejection, Source
 
 
 def read_text(data: bytes, path: str) -> Iterator[RawDocument | Rejection]:
     """Decode a text file strictly; the seeds' header and trailers are the cleaner's business."""
-    try:
-        text = decode_text(data)
-    except ValueError as exc:
-        yield reject(path, str(exc))
-        return
-    if not text.strip():
-        yield reject(path, "empty file (only whitespace)")
+    text = decode_or_reject(data, path, "empty file (only whitespace)")
+    if isinstance(text, Rejection):
+        yield text
         return
     yield RawDocument(source=Source(path), format="text", text=text)
