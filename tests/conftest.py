@@ -26,3 +26,23 @@ def shared_data() -> Path:
     if not DATA.is_dir():
         pytest.skip("../shared/data is absent")
     return DATA
+
+
+@pytest.fixture(scope="session")
+def article_json_keys() -> frozenset[str]:
+    """The article fields ``show --format json`` promises (issue 2's stable shape): never renamed."""
+    return frozenset(
+        {
+            "id",
+            "title",
+            "outlet",
+            "wire_origin",
+            "published",
+            "dateline",
+            "author",
+            "source_url",
+            "url",
+            "text",
+            "raw_text",
+        }
+    )
