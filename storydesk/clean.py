@@ -93,7 +93,8 @@ def article_id(raw_text: str, title: str | None) -> str:
 
 
 def parse_published(value: str | None) -> tuple[dt.date | None, dt.datetime | None]:
-    """``(date, datetime)`` from an ISO date/datetime (``Z``/offsets too), RFC 822 or plain English date.
+    """``(date, datetime)`` from an ISO date/datetime (``Z``/offsets too), RFC 822, plain English date
+    or Unix timestamp (seconds or milliseconds, read as UTC).
 
     A bare date gives no datetime; anything unparsable, or outside 1800-2199, gives ``(None, None)``.
     """
@@ -101,6 +102,12 @@ def parse_published(value: str | None) -> tuple[dt.date | None, dt.datetime | No
     if not text:
         return None, None
     stamp: dt.datetime | None = None
+    if re.fullmatch(r"\d{4}", text):  # a bare year is no date (dateutil would add today's month and day)
+        return None, None
+    if re.fullmatch(r"\d{9,13}(\.\d+)?", text):  # a Unix timestamp: seconds, or milliseconds past 12 digits
+        seconds = float(text) / (1000.0 if len(text.split(".")[0]) > 11 else 1.0)
+        stamp = dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+        return (stamp.date(), stamp) if 1800 <= stamp.year < 2200 else (None, None)
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         try:
             day = dt.date.fromisoformat(text)

@@ -165,6 +165,9 @@ def test_clean_outlet_falls_back_to_domain() -> None:
         ("July 5, 2021", dt.date(2021, 7, 5), True),
         ("yesterday", None, False),
         ("2021-13-45", None, False),
+        ("1625479200", dt.date(2021, 7, 5), True),  # Unix seconds (UTC)
+        ("1625479200000", dt.date(2021, 7, 5), True),  # Unix milliseconds, as news-aggregator dumps give
+        ("2021", None, False),  # a bare year is no publication date
         (None, None, False),
     ],
 )

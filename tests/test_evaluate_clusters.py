@@ -78,6 +78,11 @@ def test_evaluate_clusters_load_gold_with_label(tmp_path: Path) -> None:
     assert [(r["id"], r["gold"]) for r in records] == [("1", "e1"), ("2", "e2")]
     with pytest.raises(InputError):
         load_gold_jsonl(path)  # no "gold" field
+    path.write_text(
+        '{"ID": 9, "TITLE": "t", "STORY": "s1"}\n{"TITLE": "u", "STORY": "s2"}\n', encoding="utf-8"
+    )
+    records = load_gold_jsonl(path, label="story")  # aggregator columns: case-insensitive, id optional
+    assert [(r["id"], r["gold"]) for r in records] == [("9", "s1"), ("2", "s2")]
     path.write_text('{"id": 1, "gold": "x"}\n{broken\n', encoding="utf-8")
     with pytest.raises(MalformedInput) as info:
         load_gold_jsonl(path)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 from pathlib import Path
 
 import pytest
 
-from storydesk.config import IngestSettings
+from storydesk.clean import clean
+from storydesk.config import IngestSettings, Settings
 from storydesk.ingest import expand_paths, read_path, read_records
-from storydesk.models import RawDocument, Rejection
+from storydesk.models import Article, RawDocument, Rejection
 
 SETTINGS = IngestSettings()
 PAGE = (
@@ -221,6 +223,29 @@ def test_ingest_expand_paths_folders_globs_missing(tmp_path: Path) -> None:
     assert [r.source.path for r in rejections] == [str(tmp_path / "nope.txt")]
     _, none = expand_paths([str(tmp_path / "*.xyz")], SETTINGS)
     assert len(none) == 1 and "pattern" in none[0].reason
+
+
+def test_ingest_record_field_names_of_other_datasets() -> None:
+    """Aggregator dumps (TITLE/PUBLISHER/TIMESTAMP) and NewsAPI (source object, authors list) map too."""
+    aggregator = {"ID": 7, "TITLE": "Quake hits Chile", "PUBLISHER": "Daily Wire", "TIMESTAMP": 1625479200000,
+                  "URL": "https://d.example/q", "STORY": "dd1"}  # fmt: skip
+    newsapi = {"source": {"id": None, "name": "Example Post"}, "author": ["A. Writer", "B. Writer"],
+               "title": "Quake", "description": "A quake hit.", "publishedAt": "2021-07-05T10:00:00Z"}  # fmt: skip
+    docs = list(read_records([aggregator, newsapi], "memory"))
+    first, second = docs
+    assert isinstance(first, RawDocument) and isinstance(second, RawDocument)
+    assert (first.external_id, first.title, first.outlet, first.url) == ("7", "Quake hits Chile", "Daily Wire",
+                                                                         "https://d.example/q")  # fmt: skip
+    assert first.published == "1625479200000" and first.text == ""
+    assert first.metadata == {"STORY": "dd1"}  # what is not an article field stays as metadata
+    assert (second.outlet, second.author, second.text) == (
+        "Example Post",
+        "A. Writer, B. Writer",
+        "A quake hit.",
+    )
+    assert second.published == "2021-07-05T10:00:00Z"
+    article = clean(first, Settings().clean)
+    assert isinstance(article, Article) and article.published_at == dt.datetime(2021, 7, 5, 10, tzinfo=dt.UTC)
 
 
 def test_ingest_jsonl_headline_only_record_is_kept(tmp_path: Path) -> None:

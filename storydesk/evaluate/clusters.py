@@ -20,6 +20,7 @@ from typing import Any
 from storydesk.config import ClusterSettings, ModelSettings
 from storydesk.errors import InputError
 from storydesk.ingest import load_jsonl
+from storydesk.ingest.records import FIELD_NAMES
 from storydesk.models import Article
 
 __all__ = [
@@ -79,13 +80,20 @@ def pairwise_f1(pred: Mapping[str, str], gold: Mapping[str, str]) -> tuple[float
 
 
 def load_gold_jsonl(path: str | Path, label: str = "gold") -> list[dict[str, Any]]:
-    """Records of a labelled JSONL (article fields + a gold label field, renamed to ``gold``)."""
+    """Records of a labelled JSONL (article fields + a gold label field, copied to ``gold``).
+
+    The label and id fields match case-insensitively (``--label story`` reads a ``STORY`` column); a
+    record without an id is known by its record number.
+    """
     records = []
     for n, record in enumerate(load_jsonl(path), start=1):
-        if label not in record or "id" not in record:
-            raise InputError(str(path), f"record {n} lacks 'id' or {label!r}")
-        record["gold"] = str(record[label])
-        record["id"] = str(record["id"])
+        keys = {str(k).lower(): k for k in reversed(list(record))}  # field names match case-insensitively
+        gold_key = keys.get(label.lower())
+        if gold_key is None:
+            raise InputError(str(path), f"record {n} lacks the gold label field {label!r}")
+        id_key = next((keys[a] for a in FIELD_NAMES["id"] if a in keys), None)
+        record["gold"] = str(record[gold_key])
+        record["id"] = str(record[id_key]) if id_key is not None else str(n)
         records.append(record)
     return records
 

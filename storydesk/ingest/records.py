@@ -11,14 +11,53 @@ from storydesk.errors import InputError, MalformedInput
 from storydesk.ingest._common import decode_or_reject, reject
 from storydesk.models import RawDocument, Rejection, Source
 
-_KNOWN = {"id", "title", "text", "url", "published", "source", "author"}
+# Each article field and the names other datasets and exports give it (matched case-insensitively,
+# first present wins): news-aggregator dumps say TITLE/PUBLISHER/TIMESTAMP, scrapers say headline,
+# body, date_publish, link. The canonical name comes first.
+FIELD_NAMES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "doc_id", "article_id", "guid"),
+    "title": ("title", "headline"),
+    "text": ("text", "body", "content", "maintext", "article", "description", "summary"),
+    "url": ("url", "link", "href"),
+    "published": (
+        "published", "published_at", "publishedat", "date_publish", "publish_date", "pubdate", "date",
+        "datetime", "timestamp", "time",
+    ),
+    "source": ("source", "publisher", "outlet", "source_name", "site_name", "domain"),
+    "author": ("author", "authors", "byline"),
+}  # fmt: skip
+
+
+def _canonical(record: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a record into its article fields (by canonical name) and everything else (metadata)."""
+    lowered: dict[str, str] = {}
+    for key in record:
+        lowered.setdefault(str(key).lower(), key)
+    fields: dict[str, Any] = {}
+    used: set[str] = set()
+    for name, aliases in FIELD_NAMES.items():
+        for alias in aliases:
+            key = lowered.get(alias)
+            if key is not None and record[key] is not None and record[key] != "":
+                fields[name] = record[key]
+                used.add(key)
+                break
+    return fields, {k: v for k, v in record.items() if k not in used}
 
 
 def _scalar(record: Mapping[str, Any], key: str) -> str | None:
-    """A field as a stripped string, or None when absent/empty; containers raise ValueError."""
+    """A field as a stripped string, or None when absent/empty.
+
+    A list of strings (several authors) is joined with commas and an object with a ``name`` (NewsAPI's
+    ``source``) gives that name; any other container raises ValueError.
+    """
     value = record.get(key)
     if value is None:
         return None
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+        value = ", ".join(str(v).strip() for v in value if str(v).strip())
+    elif isinstance(value, dict) and isinstance(value.get("name"), str):
+        value = value["name"]
     if isinstance(value, (dict, list)):
         raise ValueError(f"field {key!r} must be a string, not a {type(value).__name__}")
     text = str(value).strip()
@@ -29,6 +68,7 @@ def record_to_document(record: Any, source: Source, fmt: str = "jsonl") -> RawDo
     """Map one JSON object to a RawDocument; a record that is not an article becomes a Rejection."""
     if not isinstance(record, Mapping):
         return Rejection("ingest", f"expected a JSON object, got {type(record).__name__}", source)
+    record, metadata = _canonical(record)
     text = record.get("text")
     title = record.get("title")
     has_title = isinstance(title, str) and bool(title.strip())
@@ -37,10 +77,9 @@ def record_to_document(record: Any, source: Source, fmt: str = "jsonl") -> RawDo
     if not isinstance(text, str) or not (text.strip() or has_title):
         return Rejection("ingest", "record has neither a non-empty 'text' nor a 'title'", source)
     try:
-        fields = {key: _scalar(record, key) for key in sorted(_KNOWN - {"text"})}
+        fields = {key: _scalar(record, key) for key in FIELD_NAMES if key != "text"}
     except ValueError as exc:
         return Rejection("ingest", str(exc), source)
-    metadata = {k: v for k, v in record.items() if k not in _KNOWN}
     return RawDocument(
         source=source,
         format="jsonl",
