@@ -37,10 +37,10 @@ def _canonical(record: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     used: set[str] = set()
     for name, aliases in FIELD_NAMES.items():
         for alias in aliases:
-            key = lowered.get(alias)
-            if key is not None and record[key] is not None and record[key] != "":
-                fields[name] = record[key]
-                used.add(key)
+            found = lowered.get(alias)
+            if found is not None and record[found] is not None and record[found] != "":
+                fields[name] = record[found]
+                used.add(found)
                 break
     return fields, {k: v for k, v in record.items() if k not in used}
 
