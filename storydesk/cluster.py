@@ -19,6 +19,7 @@ import base64
 import dataclasses
 import datetime as dt
 import hashlib
+import heapq
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -313,13 +314,26 @@ class ExactIndex:
         return self._count
 
 
+# An HNSW graph keeps removed nodes as tombstones that searches still walk through: the active
+# story index, which loses every story that goes dormant, would grow with the whole stream. Each
+# backend rebuilds its graph from the live vectors once the tombstones pass half their number (and this).
+COMPACT_AFTER = 256
+
+
 class UsearchIndex:
     """usearch HNSW (cosine, f32), single-threaded inserts so the graph is reproducible."""
 
     def __init__(self, ndim: int, connectivity: int, expansion: int) -> None:
+        self._spec = (ndim, connectivity, expansion)
+        self._index = self._new()
+        self._keys: set[int] = set()
+        self._dead = 0
+
+    def _new(self) -> Any:
         from usearch.index import Index
 
-        self._index = Index(
+        ndim, connectivity, expansion = self._spec
+        return Index(
             ndim=ndim,
             metric="cos",
             dtype="f32",
@@ -327,18 +341,32 @@ class UsearchIndex:
             expansion_add=expansion,
             expansion_search=expansion,
         )
-        self._keys: set[int] = set()
 
     def upsert(self, key: int, vector: np.ndarray) -> None:
         if key in self._keys:
-            self._index.remove(key)
+            self._drop(key)
         self._index.add(key, vector, threads=1)
         self._keys.add(key)
 
     def remove(self, key: int) -> None:
         if key in self._keys:
-            self._index.remove(key)
-            self._keys.discard(key)
+            self._drop(key)
+
+    def _drop(self, key: int) -> None:
+        self._index.remove(key)
+        self._keys.discard(key)
+        self._dead += 1
+        if self._dead > max(COMPACT_AFTER, len(self._keys) // 2):
+            self._compact()
+
+    def _compact(self) -> None:
+        """Rebuild the graph from the live vectors, in key order (deterministic)."""
+        keys = np.array(sorted(self._keys), dtype=np.uint64)
+        vectors: Any = self._index.get(keys, dtype=np.float32) if len(keys) else []
+        self._index = self._new()
+        for key, vector in zip(keys, vectors, strict=True):
+            self._index.add(int(key), vector, threads=1)
+        self._dead = 0
 
     def search(self, vector: np.ndarray, k: int) -> list[int]:
         if not self._keys:
@@ -354,8 +382,13 @@ class HnswlibIndex:
     """hnswlib HNSW (cosine) with a fixed seed; updates replace a label's vector in place."""
 
     def __init__(self, ndim: int, connectivity: int, expansion: int) -> None:
+        self._spec = (ndim, connectivity, expansion)
+        self._reset()
+
+    def _reset(self) -> None:
         import hnswlib
 
+        ndim, connectivity, expansion = self._spec
         self._index = hnswlib.Index(space="cosine", dim=ndim)
         self._capacity = 1024
         self._index.init_index(
@@ -381,6 +414,16 @@ class HnswlibIndex:
         if key in self._live:
             self._index.mark_deleted(key)
             self._live.discard(key)
+            if len(self._known) - len(self._live) > max(COMPACT_AFTER, len(self._live) // 2):
+                self._compact()
+
+    def _compact(self) -> None:
+        """Rebuild the graph from the live vectors, in key order (deterministic)."""
+        keys = sorted(self._live)
+        vectors: Any = self._index.get_items(keys) if keys else []
+        self._reset()
+        for key, vector in zip(keys, vectors, strict=True):
+            self.upsert(key, np.asarray(vector, dtype=np.float32))
 
     def search(self, vector: np.ndarray, k: int) -> list[int]:
         if not self._live:
@@ -422,6 +465,7 @@ class _Story:
     first_time: float | None = None
     last_time: float | None = None
     indexed: np.ndarray | None = None
+    dormant: bool = False  # filed in the dormant index: idle for ``window_days`` before the newest article
     term_norm: float = 0.0
     unit_terms: dict[str, float] = field(default_factory=dict)  # sum of members' unit TF-IDF vectors
     items: list[ClusterItem] | None = field(default_factory=list)  # kept while small enough to split
@@ -542,7 +586,10 @@ class OnlineClusterer:
         self._merges: list[StoryMerge] = []
         self._splits: list[StorySplit] = []
         self._moves: list[StoryMove] = []
-        self._index: VectorIndex | None = None
+        self._index: VectorIndex | None = None  # centroids of the active stories
+        self._dormant: VectorIndex | None = None  # and of the dormant ones, searched when no active one fits
+        self._idle: list[tuple[float, int]] = []  # heap of (last article time, story key): who goes dormant
+        self.dormant_searches = 0  # articles that no active story took, so the dormant index was searched
         self._df: dict[str, int] = {}
         self._entity_df: dict[str, int] = {}
         self._docs = 0
@@ -584,11 +631,9 @@ class OnlineClusterer:
             return Assignment(item.id, sid, Explanation(similarity=1.0, score=1.0))
         if self._index is None:
             self._index = make_index(self.settings, int(item.vector.shape[0]))
+            self._dormant = make_index(self.settings, int(item.vector.shape[0]))
         weights = self._weights(item)
-        scored = sorted(
-            (self._score(item, story, weights) for story in self._candidates(item)),
-            key=lambda s: (-s.score, self._order[s.story.id]),
-        )
+        scored = self._ranked(item, weights)
         best = scored[0] if scored else None
         accepted = best is not None and best.score >= self._needed(best, item)
         if best is not None and accepted:
@@ -655,12 +700,7 @@ class OnlineClusterer:
 
     def _settled(self, story: _Story) -> bool:
         """Dormant at the end of the stream: idle for ``window_days`` before its newest article."""
-        latest = self._latest
-        return (
-            latest is not None
-            and story.last_time is not None
-            and latest - story.last_time > self.settings.window_days
-        )
+        return self._idle_at(story)
 
     def _reconsider(self, item: ClusterItem, story: _Story) -> tuple[StoryMove, Explanation] | None:
         """Move ``item`` out of ``story`` when another candidate fits it clearly better."""
@@ -676,10 +716,7 @@ class OnlineClusterer:
             own = self._score(item, story, weights)
             self._shift(story, item, weights, 1.0)
             story.members.insert(slot, item.id)
-        scored = sorted(
-            (self._score(item, other, weights) for other in self._candidates(item) if other is not story),
-            key=lambda x: (-x.score, self._order[x.story.id]),
-        )
+        scored = self._ranked(item, weights, leave_out=story)
         best = scored[0] if scored else None
         own_score = own.score if own is not None else -math.inf
         if best is None or best.score < self._needed(best, item) or best.score <= own_score + s.move_margin:
@@ -718,10 +755,65 @@ class OnlineClusterer:
         short = max(0.0, 1.0 - len(item.terms) / 20.0)
         return s.threshold - s.short_discount * short + (s.reopen_margin if scored.dormant else 0.0)
 
-    def _candidates(self, item: ClusterItem) -> list[_Story]:
-        assert self._index is not None
-        keys = self._index.search(item.vector, self.settings.candidates)
+    def _ranked(
+        self, item: ClusterItem, weights: dict[str, float], leave_out: _Story | None = None
+    ) -> list[_Scored]:
+        """Candidate stories scored for ``item``, best first (ties: the older story).
+
+        The active stories come first; for a dated article the dormant index is searched only when
+        none of them passes the join threshold, so an article that continues a running story pays
+        one search of a window-sized index however many stories have gone dormant. A dormant story
+        still needs ``reopen_margin`` more than the threshold to take it. An undated article has no
+        place on the timeline: every story is open to it, so both indexes are searched.
+        """
+
+        def rank(stories: list[_Story]) -> list[_Scored]:
+            return [self._score(item, story, weights) for story in stories if story is not leave_out]
+
+        def order(x: _Scored) -> tuple[float, int]:
+            return (-x.score, self._order[x.story.id])
+
+        scored = sorted(rank(self._candidates(item)), key=order)
+        if item.time is None or not scored or scored[0].score < self._needed(scored[0], item):
+            more = rank(self._candidates(item, dormant=True))
+            if more:
+                self.dormant_searches += 1
+                scored = sorted(scored + more, key=order)
+        return scored
+
+    def _candidates(self, item: ClusterItem, *, dormant: bool = False) -> list[_Story]:
+        index = self._dormant if dormant else self._index
+        if index is None or not len(index):
+            return []
+        keys = index.search(item.vector, self.settings.candidates)
         return [self._by_key[k] for k in keys if k in self._by_key]
+
+    def _tier(self, story: _Story) -> VectorIndex:
+        """The index that holds the story's centroid."""
+        index = self._dormant if story.dormant else self._index
+        assert index is not None
+        return index
+
+    def _idle_at(self, story: _Story) -> bool:
+        """Idle for ``window_days`` before the newest article seen: belongs in the dormant index."""
+        latest = self._latest
+        return (
+            latest is not None
+            and story.last_time is not None
+            and latest - story.last_time > self.settings.window_days
+        )
+
+    def _sweep(self) -> None:
+        """Move stories idle past the window from the active to the dormant index (amortised O(log n))."""
+        latest = self._latest
+        if latest is None:
+            return
+        cutoff = latest - self.settings.window_days
+        while self._idle and self._idle[0][0] < cutoff:
+            _, key = heapq.heappop(self._idle)
+            story = self._by_key.get(key)
+            if story is not None and not story.dormant and self._idle_at(story):
+                self._refile(story)
 
     def _term_idf(self, term: str, df: dict[str, int]) -> float:
         """Term weight: online IDF, a background IDF from general word frequencies, or their mean.
@@ -891,10 +983,24 @@ class OnlineClusterer:
                 sum((w * self._term_idf(t, self._df)) ** 2 for t, w in story.terms.items())
             )
         centroid = story.centroid()
-        if story.indexed is None or float(np.dot(story.indexed, centroid)) < self.settings.reindex_similarity:
-            assert self._index is not None
-            self._index.upsert(story.key, centroid)
+        if story.last_time is not None:
+            heapq.heappush(self._idle, (story.last_time, story.key))
+        if story.dormant != self._idle_at(story):  # reopened, or joined only by old articles
+            story.indexed = None
+            self._refile(story)
+        elif (
+            story.indexed is None or float(np.dot(story.indexed, centroid)) < self.settings.reindex_similarity
+        ):
+            self._tier(story).upsert(story.key, centroid)
             story.indexed = centroid.copy()
+
+    def _refile(self, story: _Story) -> None:
+        """Move the story's centroid to the other index (active <-> dormant)."""
+        self._tier(story).remove(story.key)
+        story.dormant = not story.dormant
+        centroid = story.centroid() if story.indexed is None else story.indexed
+        self._tier(story).upsert(story.key, centroid)
+        story.indexed = centroid.copy()
 
     def _merge(self, a: _Story, b: _Story, at_article: str, score: float) -> _Story:
         """Fold the smaller story into the larger (older wins ties); record the merge."""
@@ -931,8 +1037,7 @@ class OnlineClusterer:
 
     def _retire(self, gone: _Story, kept: _Story, at_article: str, score: float) -> None:
         """Drop ``gone`` from the index and the live stories; its id now resolves to ``kept``'s."""
-        assert self._index is not None
-        self._index.remove(gone.key)
+        self._tier(gone).remove(gone.key)
         del self._by_key[gone.key]
         del self._stories[gone.id]
         self._absorbed[gone.id] = kept.id
@@ -1009,8 +1114,9 @@ class OnlineClusterer:
         """Update online document frequencies after the item is placed (deterministic)."""
         self._docs += 1
         self._arrival[item.id] = len(self._arrival)
-        if item.time is not None:
-            self._latest = item.time if self._latest is None else max(self._latest, item.time)
+        if item.time is not None and (self._latest is None or item.time > self._latest):
+            self._latest = item.time
+            self._sweep()
         for t, _ in item.terms:
             self._df[t] = self._df.get(t, 0) + 1
         for e in item.entities:

@@ -85,7 +85,9 @@ class ClusterSettings:
         "Minimum weighted score (sum of the w_* terms, tuned on ECB+ train) for an article to join a story.",
     )
     window_days: float = setting(
-        7.0, "Stories with no article for this many days go dormant (still searchable)."
+        7.0,
+        "Stories with no article for this many days go dormant: their centroids move to a second index, "
+        "searched for dated articles only when no active story takes them.",
     )
     max_chars: int = setting(1000, "Characters of title + lead embedded per article.")
     index: str = setting(

@@ -161,6 +161,26 @@ def test_cluster_dormancy_and_reopening(days: float, cosine: float, joins: bool)
         assert later.explanation.components["dormant"] == 1.0
 
 
+@pytest.mark.parametrize("backend", INDEXES)
+def test_cluster_dormant_index_searched_only_when_no_active_story_fits(backend: str) -> None:
+    clusterer = OnlineClusterer(_embedding_only(reopen_margin=0.3, window_days=7.0, index=backend))
+    a = clusterer.add(_item("a", _basis(0), time=0.0)).story_id
+    b = clusterer.add(_item("b", _basis(1), time=10.0)).story_id  # a is idle past the window: dormant
+    # Continuing the active story b: one search of the active index, none of the dormant one.
+    assert clusterer.add(_item("b2", _basis(1) + 0.1 * _basis(2), time=10.5)).story_id == b
+    assert clusterer.dormant_searches == 0
+    # A strong match for a: no active story takes it, the dormant index is searched and a reopens.
+    assert clusterer.add(_item("a2", _basis(0) + 0.1 * _basis(3), time=11.0)).story_id == a
+    assert clusterer.dormant_searches == 1
+    # Reopened, a is active again: a moderate match joins it without searching the dormant index.
+    probe = 0.6 * _basis(0) + 0.8 * _basis(4)
+    assert clusterer.add(_item("a3", probe, time=11.2)).story_id == a
+    assert clusterer.dormant_searches == 1
+    # An undated article has no place on the timeline: dormant stories stay open to it.
+    clusterer.add(_item("c", _basis(5), time=30.0))  # a and b are dormant now
+    assert clusterer.add(_item("u", _basis(1) + 0.1 * _basis(6))).story_id == b
+
+
 def test_cluster_explanation_fields_populated() -> None:
     clusterer = OnlineClusterer(ClusterSettings())
     clusterer.add(_item("x1", _basis(0), "quake strikes sumatra", time=1.0, entities=("sumatra",)))
@@ -255,6 +275,29 @@ def test_cluster_ann_index_finds_exact_nearest(backend: str) -> None:
     agree = sum(ann.search(q, 1)[0] == exact.search(q, 1)[0] for q in queries)
     assert agree >= 48
     assert 7 not in ann.search(vectors[7], 5)
+
+
+@pytest.mark.parametrize("backend", INDEXES[:2])
+def test_cluster_ann_index_stays_exact_through_compaction(backend: str) -> None:
+    """Stories leave the active index all the time: its graph is rebuilt once tombstones pile up."""
+    rng = np.random.default_rng(4)
+    vectors = np.stack([_unit(v) for v in rng.normal(size=(1200, DIM))])
+    ann = make_index(ClusterSettings(index=backend), DIM)
+    exact = ExactIndex(DIM)
+    for key, vec in enumerate(vectors):
+        ann.upsert(key, vec)
+        exact.upsert(key, vec)
+        if key >= 100:  # a sliding window of 100 live keys: 1,100 removals, several rebuilds
+            ann.remove(key - 100)
+            exact.remove(key - 100)
+    for key in (3, 1150):  # a removed key comes back (a story reopens); a live one moves
+        ann.upsert(key, vectors[key - 1])
+        exact.upsert(key, vectors[key - 1])
+    assert len(ann) == len(exact) == 101
+    assert not set(ann.search(vectors[500], 5)) - set(range(1100, 1200)) - {3}
+    queries = [_unit(v) for v in rng.normal(size=(50, DIM))]
+    assert sum(ann.search(q, 1)[0] == exact.search(q, 1)[0] for q in queries) >= 48
+    assert 3 in ann.search(vectors[2], 3)
 
 
 def test_cluster_settings_reject_unknown_index() -> None:
