@@ -257,24 +257,39 @@ def test_cluster_arrival_order_by_time_else_input_order() -> None:
     assert arrival_order(articles) == order
 
 
+class _Twin:
+    """An ANN backend and the exact index, given the same operations."""
+
+    def __init__(self, backend: str) -> None:
+        self.ann = make_index(ClusterSettings(index=backend), DIM)
+        self.exact = ExactIndex(DIM)
+
+    def upsert(self, key: int, vector: np.ndarray) -> None:
+        self.ann.upsert(key, vector)
+        self.exact.upsert(key, vector)
+
+    def remove(self, key: int) -> None:
+        self.ann.remove(key)
+        self.exact.remove(key)
+
+    def agreement(self, rng: np.random.Generator, queries: int = 50) -> int:
+        """How many random queries get the same nearest key from both."""
+        probes = [_unit(v) for v in rng.normal(size=(queries, DIM))]
+        return sum(self.ann.search(q, 1)[0] == self.exact.search(q, 1)[0] for q in probes)
+
+
 @pytest.mark.parametrize("backend", INDEXES[:2])
 def test_cluster_ann_index_finds_exact_nearest(backend: str) -> None:
     rng = np.random.default_rng(3)
     vectors = np.stack([_unit(v) for v in rng.normal(size=(300, DIM))])
-    ann = make_index(ClusterSettings(index=backend), DIM)
-    exact = ExactIndex(DIM)
+    twin = _Twin(backend)
     for key, vec in enumerate(vectors):
-        ann.upsert(key, vec)
-        exact.upsert(key, vec)
-    ann.upsert(5, vectors[6])  # an update replaces the old vector
-    exact.upsert(5, vectors[6])
-    ann.remove(7)
-    exact.remove(7)
-    assert len(ann) == len(exact) == 299
-    queries = [_unit(v) for v in rng.normal(size=(50, DIM))]
-    agree = sum(ann.search(q, 1)[0] == exact.search(q, 1)[0] for q in queries)
-    assert agree >= 48
-    assert 7 not in ann.search(vectors[7], 5)
+        twin.upsert(key, vec)
+    twin.upsert(5, vectors[6])  # an update replaces the old vector
+    twin.remove(7)
+    assert len(twin.ann) == len(twin.exact) == 299
+    assert twin.agreement(rng) >= 48
+    assert 7 not in twin.ann.search(vectors[7], 5)
 
 
 @pytest.mark.parametrize("backend", INDEXES[:2])
@@ -282,22 +297,17 @@ def test_cluster_ann_index_stays_exact_through_compaction(backend: str) -> None:
     """Stories leave the active index all the time: its graph is rebuilt once tombstones pile up."""
     rng = np.random.default_rng(4)
     vectors = np.stack([_unit(v) for v in rng.normal(size=(1200, DIM))])
-    ann = make_index(ClusterSettings(index=backend), DIM)
-    exact = ExactIndex(DIM)
+    twin = _Twin(backend)
     for key, vec in enumerate(vectors):
-        ann.upsert(key, vec)
-        exact.upsert(key, vec)
+        twin.upsert(key, vec)
         if key >= 100:  # a sliding window of 100 live keys: 1,100 removals, several rebuilds
-            ann.remove(key - 100)
-            exact.remove(key - 100)
+            twin.remove(key - 100)
     for key in (3, 1150):  # a removed key comes back (a story reopens); a live one moves
-        ann.upsert(key, vectors[key - 1])
-        exact.upsert(key, vectors[key - 1])
-    assert len(ann) == len(exact) == 101
-    assert not set(ann.search(vectors[500], 5)) - set(range(1100, 1200)) - {3}
-    queries = [_unit(v) for v in rng.normal(size=(50, DIM))]
-    assert sum(ann.search(q, 1)[0] == exact.search(q, 1)[0] for q in queries) >= 48
-    assert 3 in ann.search(vectors[2], 3)
+        twin.upsert(key, vectors[key - 1])
+    assert len(twin.ann) == len(twin.exact) == 101
+    assert not set(twin.ann.search(vectors[500], 5)) - set(range(1100, 1200)) - {3}
+    assert twin.agreement(rng) >= 48
+    assert 3 in twin.ann.search(vectors[2], 3)
 
 
 def test_cluster_settings_reject_unknown_index() -> None:
