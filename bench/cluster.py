@@ -286,10 +286,17 @@ def main() -> None:
         print(
             f"latency ratio p50@{last['n']:.0f} / p50@{first['n']:.0f}: add {last['p50_ms'] / first['p50_ms']:.2f}x, "
             f"active ann search {last['ann_p50_ms'] / first['ann_p50_ms']:.2f}x, "
-            f"dormant ann search {last['dormant_p50_ms'] / first['dormant_p50_ms']:.2f}x, "
             f"exact scan {last['exact_p50_ms'] / first['exact_p50_ms']:.2f}x "
             f"(stories {first['stories']:.0f} -> {last['stories']:.0f})"
         )
+        asleep = [row for row in rows if row["dormant_searched"] > 0]  # small streams have none yet
+        if len(asleep) > 1:
+            lo, hi = asleep[0], asleep[-1]
+            print(
+                f"dormant ann search p50@{hi['n']:.0f} / p50@{lo['n']:.0f}: "
+                f"{hi['dormant_p50_ms'] / lo['dormant_p50_ms']:.2f}x (dormant stories {lo['dormant']:.0f} -> "
+                f"{hi['dormant']:.0f})"
+            )
     if args.peer:
         _peer(items, records, settings)
 
