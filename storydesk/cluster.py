@@ -314,14 +314,18 @@ class ExactIndex:
         return self._count
 
 
-# An HNSW graph keeps removed nodes as tombstones that searches still walk through: the active
-# story index, which loses every story that goes dormant, would grow with the whole stream. Each
-# backend rebuilds its graph from the live vectors once the tombstones pass half their number (and this).
+# An HNSW graph keeps removed nodes as tombstones: the active story index, which loses every story
+# that goes dormant, would grow with the whole stream. Each backend rebuilds its graph from the live
+# vectors once its tombstones pass COMPACT_RATIO times the live count (and COMPACT_AFTER).
 COMPACT_AFTER = 256
 
 
 class UsearchIndex:
     """usearch HNSW (cosine, f32), single-threaded inserts so the graph is reproducible."""
+
+    # usearch searches skip tombstones cheaply (2k live + 18k removed: 0.138 ms vs 0.143 fresh) and
+    # a 100k stream ran fastest with rare rebuilds: they bound memory, not search time.
+    COMPACT_RATIO = 4.0
 
     def __init__(self, ndim: int, connectivity: int, expansion: int) -> None:
         self._spec = (ndim, connectivity, expansion)
@@ -356,7 +360,7 @@ class UsearchIndex:
         self._index.remove(key)
         self._keys.discard(key)
         self._dead += 1
-        if self._dead > max(COMPACT_AFTER, len(self._keys) // 2):
+        if self._dead > max(COMPACT_AFTER, self.COMPACT_RATIO * len(self._keys)):
             self._compact()
 
     def _compact(self) -> None:
@@ -380,6 +384,9 @@ class UsearchIndex:
 
 class HnswlibIndex:
     """hnswlib HNSW (cosine) with a fixed seed; updates replace a label's vector in place."""
+
+    # hnswlib searches walk through tombstones: 2k live + 18k removed searched in 1.50 ms vs 0.06 ms.
+    COMPACT_RATIO = 0.5
 
     def __init__(self, ndim: int, connectivity: int, expansion: int) -> None:
         self._spec = (ndim, connectivity, expansion)
@@ -414,7 +421,7 @@ class HnswlibIndex:
         if key in self._live:
             self._index.mark_deleted(key)
             self._live.discard(key)
-            if len(self._known) - len(self._live) > max(COMPACT_AFTER, len(self._live) // 2):
+            if len(self._known) - len(self._live) > max(COMPACT_AFTER, self.COMPACT_RATIO * len(self._live)):
                 self._compact()
 
     def _compact(self) -> None:
