@@ -268,7 +268,7 @@ def main() -> None:
     parser.add_argument(
         "--sizes",
         default="10000,100000",
-        help="comma-separated stream sizes (1000000 takes ~25 min on 2 cores)",
+        help="comma-separated stream sizes (1000000 adds ~25 min on 2 cores; the whole 10k+100k+1M run ~35 min)",
     )
     parser.add_argument("--index", default=None, help="override cluster.index (usearch, hnswlib, exact)")
     parser.add_argument("--peer", action="store_true", help="also run BERTopic and HDBSCAN on ECB+ dev")
