@@ -596,7 +596,7 @@ class OnlineClusterer:
         self._index: VectorIndex | None = None  # centroids of the active stories
         self._dormant: VectorIndex | None = None  # and of the dormant ones, searched when no active one fits
         self._idle: list[tuple[float, int]] = []  # heap of (last article time, story key): who goes dormant
-        self.dormant_searches = 0  # articles that no active story took, so the dormant index was searched
+        self.dormant_searches = 0  # dormant-index searches: no active story fitted (add or consolidate)
         self._df: dict[str, int] = {}
         self._entity_df: dict[str, int] = {}
         self._docs = 0
