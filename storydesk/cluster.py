@@ -505,6 +505,13 @@ def _gram(rows: Sequence[Iterable[tuple[str, float]]]) -> np.ndarray:
     return dense @ dense.T
 
 
+def _disjoint(rows: Sequence[Iterable[str]]) -> np.ndarray:
+    """Pairs of rows that both name values and share none (conflicting years, other protagonists)."""
+    shared = _gram([[(v, 1.0) for v in row] for row in rows])
+    named = np.diag(shared) > 0
+    return (named[:, None] & named[None, :]) & (shared == 0)
+
+
 def _split_due(size: int, smallest: int) -> bool:
     """Split checks at every even size from ``smallest`` on (stories past split_max_members stop)."""
     return size >= smallest and size % 2 == 0
@@ -680,7 +687,8 @@ class OnlineClusterer:
         scored against its candidates exactly as ``add`` scores a new one, and moved when another
         story both passes the join threshold and beats its own story by ``move_margin``. A story left
         empty is absorbed by the one its last article moved to (recorded as a merge). Large stories
-        (past ``split_max_members``) are settled and left alone. Deterministic, like ``add``.
+        (past ``split_max_members``) and dormant ones (idle for ``window_days`` before the newest
+        article) are settled and left alone. Deterministic, like ``add``.
         Returns each move with the explanation of the article's new place.
         """
         s = self.settings
@@ -689,7 +697,7 @@ class OnlineClusterer:
             pending = [
                 it
                 for story in self._stories.values()
-                if story.items is not None and not self._settled(story)
+                if story.items is not None and not self._idle_at(story)
                 for it in story.items
             ]
             pending.sort(key=lambda it: self._arrival[it.id])
@@ -704,10 +712,6 @@ class OnlineClusterer:
         return out
 
     # -- internals
-
-    def _settled(self, story: _Story) -> bool:
-        """Dormant at the end of the stream: idle for ``window_days`` before its newest article."""
-        return self._idle_at(story)
 
     def _reconsider(self, item: ClusterItem, story: _Story) -> tuple[StoryMove, Explanation] | None:
         """Move ``item`` out of ``story`` when another candidate fits it clearly better."""
@@ -1108,13 +1112,9 @@ class OnlineClusterer:
         if s.w_numbers:
             numbers = _gram([[(n, 1.0) for n in it.numbers] for it in items])
             sims += s.w_numbers * np.minimum(numbers, 2.0) / 2.0
-        years = _gram([[(y, 1.0) for y in it.years] for it in items])
-        has = np.diag(years) > 0
-        sims -= s.year_penalty * ((has[:, None] & has[None, :]) & (years == 0))
+        sims -= s.year_penalty * _disjoint([it.years for it in items])
         if s.person_penalty:
-            people = _gram([[(p, 1.0) for p in it.head_people] for it in items])
-            named = np.diag(people) > 0
-            sims -= s.person_penalty * ((named[:, None] & named[None, :]) & (people == 0))
+            sims -= s.person_penalty * _disjoint([it.head_people for it in items])
         return np.asarray(sims)
 
     def _learn(self, item: ClusterItem) -> None:
