@@ -20,7 +20,7 @@ from typing import Any
 from storydesk.config import ClusterSettings, ModelSettings
 from storydesk.errors import InputError
 from storydesk.ingest import load_jsonl
-from storydesk.ingest.records import FIELD_NAMES
+from storydesk.ingest.records import FIELD_NAMES, lowered_keys
 from storydesk.models import Article
 
 __all__ = [
@@ -87,7 +87,7 @@ def load_gold_jsonl(path: str | Path, label: str = "gold") -> list[dict[str, Any
     """
     records = []
     for n, record in enumerate(load_jsonl(path), start=1):
-        keys = {str(k).lower(): k for k in reversed(list(record))}  # field names match case-insensitively
+        keys = lowered_keys(record)
         gold_key = keys.get(label.lower())
         if gold_key is None:
             raise InputError(str(path), f"record {n} lacks the gold label field {label!r}")

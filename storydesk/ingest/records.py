@@ -28,11 +28,17 @@ FIELD_NAMES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-def _canonical(record: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split a record into its article fields (by canonical name) and everything else (metadata)."""
-    lowered: dict[str, str] = {}
+def lowered_keys(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Each key of the record by its lower-case form (the first of keys that differ only in case)."""
+    lowered: dict[str, Any] = {}
     for key in record:
         lowered.setdefault(str(key).lower(), key)
+    return lowered
+
+
+def _canonical(record: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a record into its article fields (by canonical name) and everything else (metadata)."""
+    lowered = lowered_keys(record)
     fields: dict[str, Any] = {}
     used: set[str] = set()
     for name, aliases in FIELD_NAMES.items():
