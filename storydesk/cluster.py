@@ -378,6 +378,25 @@ class UsearchIndex:
         matches = self._index.search(vector, min(k, len(self._keys)), threads=1)
         return [int(key) for key in matches.keys]
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The graph as usearch's own bytes: a restored index answers every search as this one."""
+        return {
+            "spec": self._spec,
+            "keys": sorted(self._keys),
+            "dead": self._dead,
+            "graph": self._index.save(),
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._spec = tuple(state["spec"])
+        self._index = self._new()
+        self._index.load(state["graph"])
+        expansion = self._spec[2]
+        self._index.expansion_add = expansion  # load() keeps the graph, not the search settings
+        self._index.expansion_search = expansion
+        self._keys = set(state["keys"])
+        self._dead = int(state["dead"])
+
     def __len__(self) -> int:
         return len(self._keys)
 
@@ -660,7 +679,7 @@ class OnlineClusterer:
             explanation = Explanation(
                 similarity=best.components["embedding"] if best else 0.0,
                 runner_up=best.story.id if best else None,
-                runner_up_score=best.score if best else None,
+                runner_up_score=round(best.score, 4) if best else None,
                 time_gap_days=best.gap if best else None,
                 score=0.0,
                 new_story=True,
@@ -710,6 +729,14 @@ class OnlineClusterer:
             if not moved:
                 break
         return out
+
+    def settle(self) -> dict[str, Explanation]:
+        """Consolidate (see ``consolidate``); the moved articles with the explanation of their new place."""
+        return {move.article: explanation for move, explanation in self.consolidate()}
+
+    def placements(self) -> dict[str, str]:
+        """Every article seen -> its story now, merges followed."""
+        return {article: self._resolve(sid) for article, sid in self._article_story.items()}
 
     # -- internals
 
@@ -1130,19 +1157,25 @@ class OnlineClusterer:
             self._entity_df[e] = self._entity_df.get(e, 0) + 1
 
 
-def arrival_order(articles: Sequence[Article]) -> list[int]:
-    """Indices in arrival order: by publication time when known, else input order (stable).
+def arrival_keys(articles: Sequence[Article], last: float = -math.inf) -> tuple[list[float], float]:
+    """Each article's place on the timeline, and the last dated time seen (to carry into a next batch).
 
-    An undated article keeps its place after the last dated article before it in the input.
+    A dated article's key is its time; an undated one keeps its place after the last dated article
+    before it in the input (``last`` when none is: the carry of the articles before this batch).
     """
-    keys: list[tuple[float, int]] = []
-    last = -math.inf
-    for i, article in enumerate(articles):
+    keys = []
+    for article in articles:
         t = _time_of(article)
         if t is not None:
             last = t
-        keys.append((t if t is not None else last, i))
-    return [i for _, i in sorted(keys)]
+        keys.append(t if t is not None else last)
+    return keys, last
+
+
+def arrival_order(articles: Sequence[Article]) -> list[int]:
+    """Indices in arrival order: by publication time when known, else input order (stable)."""
+    keys, _ = arrival_keys(articles)
+    return [i for _, i in sorted(zip(keys, range(len(keys)), strict=True))]
 
 
 def cluster_items(
@@ -1151,7 +1184,7 @@ def cluster_items(
     """Run a fresh clusterer over items in the given order; article id -> final story id."""
     clusterer = OnlineClusterer(settings)
     assignments = [clusterer.add(item) for item in items]
-    revised = {move.article: explanation for move, explanation in clusterer.consolidate()}
+    revised = clusterer.settle()
     if revised:
         assignments = [
             dataclasses.replace(a, explanation=revised[a.article_id]) if a.article_id in revised else a
