@@ -127,6 +127,16 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         END;
         """,
     ),
+    (
+        2,
+        "desk metadata",
+        """
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """,
+    ),
 )
 
 
@@ -307,11 +317,7 @@ class Store:
         if ids is None:
             rows = self.conn.execute("SELECT * FROM articles ORDER BY seq").fetchall()
         else:
-            rows = []
-            for i in range(0, len(ids), 500):
-                chunk = list(ids[i : i + 500])
-                marks = ",".join("?" * len(chunk))
-                rows += self.conn.execute(f"SELECT * FROM articles WHERE id IN ({marks})", chunk).fetchall()
+            rows = self._rows_in("SELECT * FROM articles WHERE id IN ({})", ids)
             rows.sort(key=lambda r: r["seq"])
         return [self._article(r) for r in rows]
 
@@ -334,8 +340,31 @@ class Store:
             article_id, row["duplicate_of"], row["duplicate_kind"], row["duplicate_similarity"], wire
         )
 
-    def wire_origins(self) -> dict[str, str | None]:
-        return {r[0]: r[1] for r in self.conn.execute("SELECT id, wire_origin FROM articles")}
+    def wire_origins(self, ids: Sequence[str] | None = None) -> dict[str, str | None]:
+        """Article id -> its wire origin (None when none was found); all articles, or these."""
+        if ids is None:
+            return {r[0]: r[1] for r in self.conn.execute("SELECT id, wire_origin FROM articles")}
+        return {
+            r[0]: r[1] for r in self._rows_in("SELECT id, wire_origin FROM articles WHERE id IN ({})", ids)
+        }
+
+    def _rows_in(self, sql: str, ids: Sequence[str]) -> list[sqlite3.Row]:
+        """Rows of ``sql`` (with one ``IN ({})``) for these ids, fetched in chunks under SQLite's limit."""
+        rows: list[sqlite3.Row] = []
+        ids = list(ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows += self.conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
+        return rows
+
+    # --- desk metadata ----------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     def duplicates(self) -> dict[str, str]:
         """Duplicate article id -> the original it copies."""
@@ -372,12 +401,15 @@ class Store:
             (article_id, json.dumps(record)),
         )
 
-    def cluster_records(self) -> list[tuple[str, dict[str, Any]]]:
-        """Every stored clustering record, in ingest order."""
-        rows = self.conn.execute(
-            "SELECT c.article_id, c.record FROM cluster_items c JOIN articles a ON a.id = c.article_id "
-            "ORDER BY a.seq"
+    def cluster_records(self, ids: Sequence[str] | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """Stored clustering records in ingest order: all of them, or those of these articles."""
+        sql = (
+            "SELECT c.article_id, c.record, a.seq FROM cluster_items c JOIN articles a ON a.id = c.article_id"
         )
+        if ids is None:
+            rows = self.conn.execute(sql + " ORDER BY a.seq").fetchall()
+        else:
+            rows = sorted(self._rows_in(sql + " WHERE c.article_id IN ({})", ids), key=lambda r: r[2])
         return [(r[0], json.loads(r[1])) for r in rows]
 
     # --- stories --------------------------------------------------------------
@@ -388,26 +420,52 @@ class Store:
         """Replace the story layer with a freshly computed one (inside the caller's transaction)."""
         self.conn.execute("DELETE FROM stories")
         self.conn.execute("DELETE FROM assignments")
-        self.conn.execute("DELETE FROM story_merges")
         self.conn.executemany(
             "INSERT INTO stories (id, headline, first_published, last_published, article_count, origins) "
             "VALUES (?,?,?,?,?,?)",
-            [
-                (
-                    s.id,
-                    s.headline,
-                    _iso(s.first_published),
-                    _iso(s.last_published),
-                    len(s.article_ids),
-                    json.dumps(list(s.origins)),
-                )
-                for s in stories
-            ],
+            [_story_row(s) for s in stories],
         )
         self.conn.executemany(
             "INSERT INTO assignments (article_id, story_id, explanation) VALUES (?,?,?)",
             [(a.article_id, a.story_id, json.dumps(asdict(a.explanation))) for a in assignments],
         )
+        self._write_merges(merges)
+
+    def story_map(self) -> dict[str, str]:
+        """Article id -> story id, for every assigned article."""
+        return {r[0]: r[1] for r in self.conn.execute("SELECT article_id, story_id FROM assignments")}
+
+    def update_stories(
+        self,
+        stories: Sequence[Story],
+        gone: Iterable[str],
+        assignments: Sequence[Assignment],
+        moved: Mapping[str, str],
+        merges: Sequence[StoryMerge],
+    ) -> None:
+        """Write what one batch changed (inside the caller's transaction).
+
+        ``stories`` are written whole, ``gone`` deleted; ``assignments`` replace those rows, explanation
+        included; ``moved`` (article -> story) changes only the story of an article whose explanation
+        stands. The merge log is replaced by ``merges``.
+        """
+        self.conn.executemany("DELETE FROM stories WHERE id = ?", [(sid,) for sid in gone])
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO stories (id, headline, first_published, last_published, article_count, "
+            "origins) VALUES (?,?,?,?,?,?)",
+            [_story_row(s) for s in stories],
+        )
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO assignments (article_id, story_id, explanation) VALUES (?,?,?)",
+            [(a.article_id, a.story_id, json.dumps(asdict(a.explanation))) for a in assignments],
+        )
+        self.conn.executemany(
+            "UPDATE assignments SET story_id = ? WHERE article_id = ?", [(s, a) for a, s in moved.items()]
+        )
+        self._write_merges(merges)
+
+    def _write_merges(self, merges: Sequence[StoryMerge]) -> None:
+        self.conn.execute("DELETE FROM story_merges")
         self.conn.executemany(
             "INSERT INTO story_merges (kept, absorbed, at_article, score) VALUES (?,?,?,?)",
             [(m.kept, m.absorbed, m.at_article, m.score) for m in merges],
@@ -508,6 +566,17 @@ class Store:
                 return []
             rows = self.conn.execute(sql, (terms, limit)).fetchall()
         return [(r[0], float(r[1]), r[2]) for r in rows]
+
+
+def _story_row(s: Story) -> tuple[Any, ...]:
+    return (
+        s.id,
+        s.headline,
+        _iso(s.first_published),
+        _iso(s.last_published),
+        len(s.article_ids),
+        json.dumps(list(s.origins)),
+    )
 
 
 def _explanation(data: dict[str, Any]) -> Explanation:
