@@ -24,7 +24,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 venv: $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	rm -f $(DB) $(DB)-wal $(DB)-shm
+	rm -f $(DB) $(DB)-wal $(DB)-shm $(DB).stream
 	@# exit 1 means some inputs were skipped (they are listed); the rest is still worth showing
 	$(BIN)/storydesk --db $(DB) ingest $(ARTICLES) || [ $$? -eq 1 ]
 	$(BIN)/storydesk --db $(DB) stories
@@ -49,4 +49,4 @@ web: $(VENV)/.installed
 	$(BIN)/storydesk --db $(DB) serve
 
 clean:
-	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm $(DB).stream .pytest_cache .mypy_cache .ruff_cache

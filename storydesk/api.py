@@ -9,7 +9,8 @@ with Desk.open("desk.db") as desk:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -18,11 +19,23 @@ from typing import Any, Literal
 from storydesk import brief as brief_stage
 from storydesk import cluster as cluster_stage
 from storydesk import corroborate as corroborate_stage
+from storydesk import dedup as dedup_stage
 from storydesk import extract as extract_stage
+from storydesk import snapshot
 from storydesk.config import Settings
 from storydesk.errors import NotFound
-from storydesk.models import Article, Explanation, Extraction, Fact, Rejection, ResolvedEntity, Story
-from storydesk.pipeline import Pipeline, Progress, _no_progress
+from storydesk.models import (
+    Article,
+    Assignment,
+    Explanation,
+    Extraction,
+    Fact,
+    Rejection,
+    ResolvedEntity,
+    Story,
+    StoryMerge,
+)
+from storydesk.pipeline import Pipeline, Progress, StreamState, _no_progress, build_story
 from storydesk.store import Store, extraction_from_json, extraction_to_json
 
 BriefFormat = Literal["text", "md", "json", "html"]
@@ -40,6 +53,8 @@ class IngestSummary:
     rejected: tuple[Rejection, ...]
     stories: int
     new_stories: int
+    # "resumed" (went on from the saved stream state) or "started over: <why>"; "" when nothing was added
+    stream: str = ""
 
     @property
     def ok(self) -> bool:
@@ -78,6 +93,31 @@ class StoryDetail:
     explanations: Mapping[str, Explanation] = field(default_factory=dict)
 
 
+STREAM_TOKEN = "stream_token"
+
+
+@dataclass(slots=True)
+class _StoryUpdate:
+    """One batch's change to the story layer, and the stream state to save with it."""
+
+    stream: StreamState
+    frozen: bytes  # the clusterer before consolidation, as the next batch starts from it
+    resumed: bool
+    stories: Sequence[Story]
+    gone: Sequence[str]
+    assignments: Sequence[Assignment]
+    moved: Mapping[str, str]
+    merges: Sequence[StoryMerge]
+    replace: bool
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def write(self, store: Store) -> None:
+        if self.replace:
+            store.replace_stories(self.stories, self.assignments, self.merges)
+        else:
+            store.update_stories(self.stories, self.gone, self.assignments, self.moved, self.merges)
+
+
 class Desk:
     """A news desk on one SQLite file."""
 
@@ -108,7 +148,9 @@ class Desk:
         """Read, clean, deduplicate, extract and cluster; store the batch in one transaction.
 
         Models run before the transaction opens, so an interrupted run leaves the
-        database as it was; re-running the same input adds nothing.
+        database as it was; re-running the same input adds nothing. A batch that
+        comes after everything stored goes on from the saved stream state (see
+        ``storydesk.snapshot``): its cost does not grow with the store.
         """
         batch = self.pipeline.read_paths(paths, progress)
         seen: set[str] = set()
@@ -122,10 +164,20 @@ class Desk:
         already = len(batch.articles) - len(new)
         stories_before = self.store.story_ids()
 
+        read_token = self.store.meta(STREAM_TOKEN)
+        stream, why = self._saved_stream() if new else (None, "")
         verdicts = []
+        index: dedup_stage.DuplicateIndex | None = None
         if new:
             progress("dedup", 0, len(new))
-            index = self.pipeline.new_index(self.store.articles())
+            if (
+                stream is not None
+                and stream.dedup is not None
+                and stream.dedup.settings == self.settings.dedup
+            ):
+                index = stream.dedup
+            else:
+                index = self.pipeline.new_index(self.store.articles())
             verdicts = self.pipeline.dedup(index, new)
             progress("dedup", len(new), len(new))
         origins = {v.article_id: (v.wire_origin.name if v.wire_origin else None) for v in verdicts}
@@ -140,16 +192,51 @@ class Desk:
         items = self.pipeline.featurize(originals)
         progress("embed", len(originals), len(originals))
 
-        with self.store.transaction():
-            for article, verdict in zip(new, verdicts, strict=True):
-                self.store.add_article(article, verdict)
-            for extraction in extractions:
-                self.store.put_extraction(extraction.article_id, extraction_to_json(extraction))
-            for item in items:
-                self.store.put_cluster_item(item.id, item.to_record())
-            if new:
-                self._rebuild_stories(progress)
-            self.store.add_rejections(batch.rejections)
+        update: _StoryUpdate | None = None
+        if new:
+            assert index is not None
+            fresh_items = {item.id: item for item in items}
+            if stream is not None and not self.pipeline.resumable(stream, originals):
+                stream, why = (
+                    None,
+                    "the batch has articles older than the stored ones, or other cluster settings",
+                )
+            progress("cluster", 0, len(originals))
+            if stream is not None:
+                stream.dedup = index
+                update = self._continue(stream, new, fresh_items, duplicates_new, origins)
+            else:
+                update = self._start_over(index, new, fresh_items, duplicates_new, origins)
+            progress("cluster", len(originals), len(originals))
+        staged = self._stage_stream(update) if update is not None else None
+
+        try:
+            with self.store.transaction():
+                if update is not None and self.store.meta(STREAM_TOKEN) != read_token:
+                    # Another ingest committed since this one read the stream: cluster everything
+                    # again, now that the transaction holds the database.
+                    if staged is not None:
+                        staged.unlink(missing_ok=True)
+                    why = "another ingest committed meanwhile"
+                    index = self.pipeline.new_index([*self.store.articles(), *new])
+                    update = self._start_over(index, new, fresh_items, duplicates_new, origins)
+                    staged = self._stage_stream(update)
+                for article, verdict in zip(new, verdicts, strict=True):
+                    self.store.add_article(article, verdict)
+                for extraction in extractions:
+                    self.store.put_extraction(extraction.article_id, extraction_to_json(extraction))
+                for item in items:
+                    self.store.put_cluster_item(item.id, item.to_record())
+                if update is not None:
+                    update.write(self.store)
+                    self.store.set_meta(STREAM_TOKEN, update.token)
+                self.store.add_rejections(batch.rejections)
+        except BaseException:
+            if staged is not None:
+                staged.unlink(missing_ok=True)
+            raise
+        if staged is not None:
+            snapshot.commit(staged)
         stories_after = self.store.story_ids()
         return IngestSummary(
             files=batch.files,
@@ -160,23 +247,152 @@ class Desk:
             rejected=tuple(batch.rejections),
             stories=len(stories_after),
             new_stories=len(stories_after - stories_before),
+            stream="" if update is None else ("resumed" if update.resumed else f"started over: {why}"),
         )
 
-    def _rebuild_stories(self, progress: Progress = _no_progress) -> None:
-        """Re-run the online clusterer over every stored article in arrival order.
+    def recluster(self, *, progress: Progress = _no_progress) -> int:
+        """Cluster every stored article again in one pass (after a settings change); returns the story count.
 
-        Features are stored, so this re-embeds nothing; it makes the stories of a
-        desk exactly those ``storydesk cluster`` gives for the same articles.
+        Ingest goes on from the saved stream, which an approximate (HNSW) index can leave a few
+        placements away from a one-pass run; this gives exactly what ``storydesk cluster`` gives.
         """
-        records = self.store.cluster_records()
-        items = {aid: cluster_stage.ClusterItem.from_record(rec) for aid, rec in records}
-        articles = self.store.articles()
-        progress("cluster", 0, len(items))
-        stories, assignments, merges = self.pipeline.stories(
-            articles, items, self.store.duplicates(), self.store.wire_origins()
+        index = self.pipeline.new_index(self.store.articles())
+        progress("cluster", 0, None)
+        update = self._start_over(index, [], {}, {}, {})
+        staged = self._stage_stream(update)
+        try:
+            with self.store.transaction():
+                update.write(self.store)
+                self.store.set_meta(STREAM_TOKEN, update.token)
+        except BaseException:
+            if staged is not None:
+                staged.unlink(missing_ok=True)
+            raise
+        if staged is not None:
+            snapshot.commit(staged)
+        progress("cluster", 1, 1)
+        return len(self.store.story_ids())
+
+    def _saved_stream(self) -> tuple[StreamState | None, str]:
+        """The stream state saved with the last batch, or None and why it cannot be used."""
+        if self.store.path == ":memory:":
+            return None, "an in-memory desk keeps no stream state"
+        token = self.store.meta(STREAM_TOKEN)
+        if token is None:
+            return None, "no stream state saved yet"
+        try:
+            frozen, dedup, carry, latest, placed = snapshot.read(self.store.path, token)
+            clusterer = snapshot.loads(frozen)
+        except (snapshot.SnapshotError, TypeError, ValueError) as exc:
+            return None, str(exc)
+        if not isinstance(clusterer, cluster_stage.OnlineClusterer) or not isinstance(
+            dedup, dedup_stage.DuplicateIndex
+        ):
+            return None, "the stream state holds something else"
+        return StreamState(dedup, clusterer, float(carry), float(latest), dict(placed)), ""
+
+    def _stage_stream(self, update: _StoryUpdate) -> Path | None:
+        """Write the batch's stream state under a temporary name (moved into place after commit)."""
+        if self.store.path == ":memory:":
+            return None
+        stream = update.stream
+        payload = snapshot.dumps((update.frozen, stream.dedup, stream.carry, stream.latest, stream.placed))
+        return snapshot.stage(self.store.path, update.token, payload)
+
+    def _settle(
+        self,
+        stream: StreamState,
+        articles: Sequence[Article],
+        items: Mapping[str, cluster_stage.ClusterItem],
+        duplicates: Mapping[str, str],
+        assign: Iterable[str] | None,
+    ) -> tuple[list[Assignment], dict[str, str], dict[str, Explanation], bytes]:
+        """Place the originals, freeze the unconsolidated clusterer, consolidate; the batch's results."""
+        placed = self.pipeline.place(stream, articles, items, duplicates)
+        frozen = snapshot.dumps(stream.clusterer)
+        revised = stream.clusterer.settle()
+        final, story_of = self.pipeline.settled(stream, placed, revised, duplicates, assign)
+        at_placing = {a.article_id: a.explanation for a in placed}
+        before = stream.placed
+        stream.placed = {}
+        for article_id in revised:
+            if article_id in at_placing:
+                stream.placed[article_id] = at_placing[article_id]
+            elif article_id in before:
+                stream.placed[article_id] = before[article_id]
+            else:
+                stored = self.store.assignment(article_id)
+                if stored is not None:
+                    stream.placed[article_id] = stored.explanation
+        return final, story_of, revised, frozen
+
+    def _start_over(
+        self,
+        index: dedup_stage.DuplicateIndex,
+        new: Sequence[Article],
+        items_new: Mapping[str, cluster_stage.ClusterItem],
+        duplicates_new: Mapping[str, str],
+        origins_new: Mapping[str, str | None],
+    ) -> _StoryUpdate:
+        """Cluster every stored article and the new ones in one pass (features are stored: no model runs)."""
+        articles = [*self.store.articles(), *new]
+        items = {aid: cluster_stage.ClusterItem.from_record(rec) for aid, rec in self.store.cluster_records()}
+        items.update(items_new)
+        duplicates = {**self.store.duplicates(), **duplicates_new}
+        origins = {**self.store.wire_origins(), **origins_new}
+        stream = StreamState(dedup=index, clusterer=cluster_stage.OnlineClusterer(self.settings.cluster))
+        final, story_of, _, frozen = self._settle(stream, articles, items, duplicates, None)
+        members: dict[str, list[Article]] = {}
+        by_id = {a.id: a for a in articles}
+        for article_id, story_id in story_of.items():
+            if article_id in by_id:
+                members.setdefault(story_id, []).append(by_id[article_id])
+        stories = [build_story(sid, group, items, origins) for sid, group in members.items()]
+        stories.sort(key=lambda st: st.id)
+        return _StoryUpdate(stream, frozen, False, stories, (), final, {}, stream.clusterer.merges, True)
+
+    def _continue(
+        self,
+        stream: StreamState,
+        new: Sequence[Article],
+        items_new: Mapping[str, cluster_stage.ClusterItem],
+        duplicates_new: Mapping[str, str],
+        origins_new: Mapping[str, str | None],
+    ) -> _StoryUpdate:
+        """Add the batch to the saved stream; write only the stories and assignments that changed."""
+        before = dict(stream.placed)
+        duplicates = {**self.store.duplicates(), **duplicates_new}
+        final, story_of, revised, frozen = self._settle(stream, new, items_new, duplicates, duplicates_new)
+        rewrite = {a.article_id: a for a in final}
+        for article_id, explanation in revised.items():  # older articles consolidation moved this time
+            rewrite.setdefault(article_id, Assignment(article_id, story_of[article_id], explanation))
+        for article_id, explanation in before.items():  # moved last time, placed as first placed now
+            if article_id not in rewrite and article_id in story_of:
+                rewrite[article_id] = Assignment(article_id, story_of[article_id], explanation)
+        stored = self.store.story_map()
+        moved = {a: sid for a, sid in story_of.items() if a not in rewrite and stored.get(a) != sid}
+        touched = {sid for a in [*moved, *rewrite] if (sid := stored.get(a)) is not None}
+        touched |= set(moved.values()) | {a.story_id for a in rewrite.values()}
+        groups: dict[str, list[str]] = {}
+        for article_id, story_id in story_of.items():
+            if story_id in touched:
+                groups.setdefault(story_id, []).append(article_id)
+        wanted = [a for ids in groups.values() for a in ids]
+        fresh = {a.id: a for a in new}
+        by_id = {a.id: a for a in self.store.articles([a for a in wanted if a not in fresh])} | fresh
+        items = {
+            aid: cluster_stage.ClusterItem.from_record(rec) for aid, rec in self.store.cluster_records(wanted)
+        }
+        items.update(items_new)
+        origins = {**self.store.wire_origins([a for a in wanted if a not in fresh]), **origins_new}
+        stories = [
+            build_story(sid, [by_id[a] for a in ids if a in by_id], items, origins)
+            for sid, ids in groups.items()
+        ]
+        gone = sorted(touched - set(groups))
+        return _StoryUpdate(
+            stream, frozen, True, stories, gone, list(rewrite.values()), moved, stream.clusterer.merges, False
         )
-        self.store.replace_stories(stories, assignments, merges)
-        progress("cluster", len(items), len(items))
 
     # --- reading ----------------------------------------------------------------
 

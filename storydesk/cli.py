@@ -133,10 +133,24 @@ def ingest(
             f"{summary.already_stored} already stored, {summary.duplicates} duplicates, "
             f"{len(summary.rejected)} skipped; {summary.stories} stories ({summary.new_stories} new)"
         )
+        if summary.stream:
+            out.print(f"clustering: {escape(summary.stream)}")
         for rejection in summary.rejected:
             err.print(f"[yellow]skipped[/yellow] {escape(str(rejection))}")
     if not summary.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def recluster() -> None:
+    """Cluster every stored article again in one pass, with the current settings.
+
+    Ingest goes on from the state its last batch saved; run this after changing cluster settings to
+    apply them now, or to get exactly what ``storydesk cluster`` gives for the stored articles.
+    """
+    with _errors(), _desk() as desk, _progress() as report:
+        count = desk.recluster(progress=report)
+    out.print(f"{count} stories")
 
 
 @app.command()

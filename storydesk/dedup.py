@@ -187,6 +187,10 @@ class DuplicateIndex:
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def settings(self) -> DedupSettings:
+        return self._settings
+
     def __contains__(self, article_id: object) -> bool:
         return article_id in self._entries
 

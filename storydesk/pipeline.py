@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -154,18 +155,10 @@ class Pipeline:
         origins: Mapping[str, str | None],
     ) -> tuple[list[Story], list[Assignment], list[StoryMerge]]:
         """Cluster the originals in arrival order; duplicates join their original's story."""
-        originals = [a for a in articles if a.id not in duplicates and a.id in items]
-        order = cluster_stage.arrival_order(originals)
-        ordered = [items[originals[i].id] for i in order]
-        story_of, assignments, merges = cluster_stage.cluster_items(ordered, self.settings.cluster)
-        final = [dataclasses.replace(a, story_id=story_of[a.article_id]) for a in assignments]
-        for dup, original in duplicates.items():
-            root = _root(original, duplicates)
-            if root in story_of:
-                story_of[dup] = story_of[root]
-                final.append(
-                    Assignment(dup, story_of[root], Explanation(similarity=1.0, score=1.0, runner_up=None))
-                )
+        stream = StreamState(dedup=None, clusterer=cluster_stage.OnlineClusterer(self.settings.cluster))
+        placed = self.place(stream, articles, items, duplicates)
+        revised = stream.clusterer.settle()
+        final, story_of = self.settled(stream, placed, revised, duplicates)
         by_id = {a.id: a for a in articles}
         members: dict[str, list[str]] = {}
         for article_id, story_id in story_of.items():
@@ -176,7 +169,81 @@ class Pipeline:
             for story_id, ids in members.items()
         ]
         stories.sort(key=lambda s: s.id)
-        return stories, final, merges
+        return stories, final, stream.clusterer.merges
+
+    # --- the stream: stories kept up to date batch after batch ------------------------
+
+    def resumable(self, stream: StreamState, originals: Sequence[Article]) -> bool:
+        """Whether a new batch's originals (ingest order) all arrive at or after the stream's end.
+
+        Then adding them to the stream places every article as clustering everything again in one
+        pass would; otherwise (an older article, other cluster settings) the caller starts over.
+        """
+        if stream.clusterer.settings != self.settings.cluster:
+            return False
+        keys, _ = cluster_stage.arrival_keys(originals, stream.carry)
+        return all(k >= stream.latest for k in keys)
+
+    def place(
+        self,
+        stream: StreamState,
+        articles: Sequence[Article],
+        items: Mapping[str, cluster_stage.ClusterItem],
+        duplicates: Mapping[str, str],
+    ) -> list[Assignment]:
+        """Add the originals among ``articles`` (ingest order) to the stream in arrival order."""
+        originals = [a for a in articles if a.id not in duplicates and a.id in items]
+        keys, stream.carry = cluster_stage.arrival_keys(originals, stream.carry)
+        if keys:
+            stream.latest = max(stream.latest, *keys)
+        order = sorted(range(len(keys)), key=lambda i: (keys[i], i))
+        return [stream.clusterer.add(items[originals[i].id]) for i in order]
+
+    def settled(
+        self,
+        stream: StreamState,
+        placed: Sequence[Assignment],
+        revised: Mapping[str, Explanation],
+        duplicates: Mapping[str, str],
+        assign: Iterable[str] | None = None,
+    ) -> tuple[list[Assignment], dict[str, str]]:
+        """After ``settle``: the final assignments of ``placed`` and of the duplicates in ``assign``
+        (all of them when None), and article -> story for every article, duplicates included.
+        """
+        clusterer = stream.clusterer
+        story_of = clusterer.placements()
+        final = [
+            Assignment(a.article_id, story_of[a.article_id], revised.get(a.article_id, a.explanation))
+            for a in placed
+        ]
+        for dup, original in duplicates.items():
+            root = _root(original, duplicates)
+            if root in story_of:
+                story_of[dup] = story_of[root]
+        for dup in duplicates if assign is None else assign:
+            if dup in story_of:
+                final.append(
+                    Assignment(dup, story_of[dup], Explanation(similarity=1.0, score=1.0, runner_up=None))
+                )
+        return final, story_of
+
+
+@dataclass(slots=True)
+class StreamState:
+    """A desk's stream between batches: what the next batch goes on from instead of starting over.
+
+    ``dedup`` has indexed every stored article; ``clusterer`` has placed every stored original and
+    has not been consolidated (consolidation runs on a copy at each batch end, so the next batch sees
+    what a one-pass run would); ``carry`` is the time an undated next article takes (the last dated
+    one's) and ``latest`` the latest arrival key placed. ``placed`` keeps, for each article the last
+    consolidation moved, the explanation from when it was placed (its stored one is the move's).
+    """
+
+    dedup: dedup_stage.DuplicateIndex | None
+    clusterer: cluster_stage.OnlineClusterer
+    carry: float = -math.inf
+    latest: float = -math.inf
+    placed: dict[str, Explanation] = field(default_factory=dict)
 
 
 def _root(article_id: str, duplicates: Mapping[str, str]) -> str:

@@ -1,0 +1,126 @@
+"""A desk's stream state on disk: what lets the next batch go on without re-reading the store.
+
+The state (the duplicate index and the online clusterer, see ``storydesk.pipeline.StreamState``) is
+saved as pickle: its numpy arrays and HNSW graphs travel as raw bytes, so 100k articles save and load
+in seconds. Pickle runs code named in the file, so reading admits only the classes the state is made
+of: a tampered or foreign file fails with ``SnapshotError`` instead of running anything.
+
+The file sits next to the database and names the batch it belongs to (a token the database keeps
+too). It is written to a temporary name first and moved into place only after the batch commits, so
+a crash leaves either the old pair or a mismatch, never a state that runs ahead of the database.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+from storydesk.errors import StorydeskError
+
+MAGIC = b"storydesk-stream-state 1\n"
+
+# Everything a StreamState pickles to (checked by tests/test_snapshot.py against real states).
+_ALLOWED: dict[str, frozenset[str]] = {
+    "builtins": frozenset({"set", "frozenset", "list", "dict", "tuple", "bytearray", "complex"}),
+    "collections": frozenset({"OrderedDict", "defaultdict"}),
+    "numpy": frozenset({"dtype", "ndarray"}),
+    "numpy._core.numeric": frozenset({"_frombuffer"}),
+    "numpy.core.numeric": frozenset({"_frombuffer"}),
+    "numpy._core.multiarray": frozenset({"_reconstruct", "scalar"}),
+    "numpy.core.multiarray": frozenset({"_reconstruct", "scalar"}),
+    "datasketch.hashfunc": frozenset({"sha1_hash32"}),
+    "datasketch.lean_minhash": frozenset({"LeanMinHash"}),
+    "datasketch.lsh": frozenset({"MinHashLSH"}),
+    "datasketch.minhash": frozenset({"MinHash"}),
+    "datasketch.storage": frozenset({"DictListStorage", "DictSetStorage"}),
+    "hnswlib": frozenset({"Index"}),
+    "storydesk.cluster": frozenset(
+        {
+            "ClusterItem",
+            "ExactIndex",
+            "HnswlibIndex",
+            "UsearchIndex",
+            "OnlineClusterer",
+            "_Story",
+            "StorySplit",
+            "StoryMove",
+        }
+    ),
+    "storydesk.config": frozenset({"ClusterSettings", "DedupSettings"}),
+    "storydesk.dedup": frozenset({"DuplicateIndex", "_Entry"}),
+    "storydesk.models": frozenset({"DedupResult", "Explanation", "StoryMerge", "WireOrigin"}),
+}
+
+
+class SnapshotError(StorydeskError):
+    """A stream-state file that cannot be used (foreign, damaged or from another version)."""
+
+
+def _lsh_method(obj: Any, name: str) -> Any:
+    """``getattr`` as pickle may call it: only for the one bound method MinHashLSH keeps (``_H``)."""
+    from datasketch.lsh import MinHashLSH
+
+    if isinstance(obj, MinHashLSH) and name == "_byteswap":
+        return obj._byteswap
+    raise SnapshotError(f"stream state asks for attribute {name!r} of {type(obj).__name__}")
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "builtins" and name == "getattr":
+            return _lsh_method
+        if name in _ALLOWED.get(module, ()):
+            return super().find_class(module, name)
+        raise SnapshotError(f"stream state names {module}.{name}, which a state never holds")
+
+
+def dumps(state: Any) -> bytes:
+    return MAGIC + pickle.dumps(state, protocol=5)
+
+
+def loads(data: bytes) -> Any:
+    if not data.startswith(MAGIC):
+        raise SnapshotError("not a storydesk stream state")
+    try:
+        return _Unpickler(io.BytesIO(data[len(MAGIC) :])).load()
+    except SnapshotError:
+        raise
+    except Exception as exc:  # truncated or from an incompatible version: the caller starts over
+        raise SnapshotError(f"stream state unreadable: {type(exc).__name__}: {exc}") from exc
+
+
+def path_for(database: str | Path) -> Path:
+    return Path(f"{database}.stream")
+
+
+def stage(database: str | Path, token: str, payload: bytes) -> Path:
+    """Write the state for batch ``token`` under a temporary name; ``commit`` moves it into place."""
+    final = path_for(database)
+    tmp = final.with_name(f"{final.name}.{token}.tmp")
+    with tmp.open("wb") as fh:
+        fh.write(token.encode("ascii") + b"\n")
+        fh.write(payload)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return tmp
+
+
+def commit(tmp: Path) -> None:
+    """Move a staged state into place (``<database>.stream``)."""
+    os.replace(tmp, tmp.with_name(tmp.name.removesuffix(".tmp").rsplit(".", 1)[0]))
+
+
+def read(database: str | Path, token: str) -> Any:
+    """The state saved for batch ``token``; SnapshotError when absent, stale or unusable."""
+    path = path_for(database)
+    try:
+        with path.open("rb") as fh:
+            saved = fh.readline().rstrip(b"\n").decode("ascii", "replace")
+            if saved != token:
+                raise SnapshotError(f"{path} belongs to another batch than the database's last")
+            return loads(fh.read())
+    except FileNotFoundError as exc:
+        raise SnapshotError(f"{path} does not exist") from exc
