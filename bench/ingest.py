@@ -129,9 +129,7 @@ def main() -> None:
                     assert summary.stream == "resumed", summary.stream
                     if n:  # batch 0 loads the models
                         times.append(secs)
-                        models.append(
-                            stages["embed-end"] - stages.get("extract-start", stages["embed-start"])
-                        )
+                        models.append(stages["embed-end"] - stages["dedup-end"])
                         io.append(_state_io_seconds() - before)
                 state_mb = snapshot.path_for(db).stat().st_size / 1e6
             resumed, model, state_io = (statistics.median(x) for x in (times, models, io))

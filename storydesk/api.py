@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -208,35 +208,25 @@ class Desk:
             else:
                 update = self._start_over(index, new, fresh_items, duplicates_new, origins)
             progress("cluster", len(originals), len(originals))
-        staged = self._stage_stream(update) if update is not None else None
 
-        try:
-            with self.store.transaction():
-                if update is not None and self.store.meta(STREAM_TOKEN) != read_token:
-                    # Another ingest committed since this one read the stream: cluster everything
-                    # again, now that the transaction holds the database.
-                    if staged is not None:
-                        staged.unlink(missing_ok=True)
-                    why = "another ingest committed meanwhile"
-                    index = self.pipeline.new_index([*self.store.articles(), *new])
-                    update = self._start_over(index, new, fresh_items, duplicates_new, origins)
-                    staged = self._stage_stream(update)
-                for article, verdict in zip(new, verdicts, strict=True):
-                    self.store.add_article(article, verdict)
-                for extraction in extractions:
-                    self.store.put_extraction(extraction.article_id, extraction_to_json(extraction))
-                for item in items:
-                    self.store.put_cluster_item(item.id, item.to_record())
-                if update is not None:
-                    update.write(self.store)
-                    self.store.set_meta(STREAM_TOKEN, update.token)
-                self.store.add_rejections(batch.rejections)
-        except BaseException:
-            if staged is not None:
-                staged.unlink(missing_ok=True)
-            raise
-        if staged is not None:
-            snapshot.commit(staged)
+        def write() -> _StoryUpdate | None:
+            nonlocal update, why
+            if update is not None and self.store.meta(STREAM_TOKEN) != read_token:
+                # Another ingest committed since this one read the stream: cluster everything
+                # again, now that the transaction holds the database.
+                why = "another ingest committed meanwhile"
+                rebuilt = self.pipeline.new_index([*self.store.articles(), *new])
+                update = self._start_over(rebuilt, new, fresh_items, duplicates_new, origins)
+            for article, verdict in zip(new, verdicts, strict=True):
+                self.store.add_article(article, verdict)
+            for extraction in extractions:
+                self.store.put_extraction(extraction.article_id, extraction_to_json(extraction))
+            for item in items:
+                self.store.put_cluster_item(item.id, item.to_record())
+            self.store.add_rejections(batch.rejections)
+            return update
+
+        self._commit(write)
         stories_after = self.store.story_ids()
         return IngestSummary(
             files=batch.files,
@@ -258,20 +248,30 @@ class Desk:
         """
         index = self.pipeline.new_index(self.store.articles())
         progress("cluster", 0, None)
-        update = self._start_over(index, [], {}, {}, {})
-        staged = self._stage_stream(update)
+        self._commit(lambda: self._start_over(index, [], {}, {}, {}))
+        progress("cluster", 1, 1)
+        return len(self.store.story_ids())
+
+    def _commit(self, write: Callable[[], _StoryUpdate | None]) -> None:
+        """Run ``write`` in one transaction with the story update it returns, and save its stream state.
+
+        The state is written under a temporary name inside the transaction and moved into place
+        only once the batch has committed, so it never runs ahead of the database.
+        """
+        staged: Path | None = None
         try:
             with self.store.transaction():
-                update.write(self.store)
-                self.store.set_meta(STREAM_TOKEN, update.token)
+                update = write()
+                if update is not None:
+                    update.write(self.store)
+                    self.store.set_meta(STREAM_TOKEN, update.token)
+                    staged = self._stage_stream(update)
         except BaseException:
             if staged is not None:
                 staged.unlink(missing_ok=True)
             raise
         if staged is not None:
             snapshot.commit(staged)
-        progress("cluster", 1, 1)
-        return len(self.store.story_ids())
 
     def _saved_stream(self) -> tuple[StreamState | None, str]:
         """The stream state saved with the last batch, or None and why it cannot be used."""
