@@ -35,7 +35,7 @@ from storydesk.models import (
     Story,
     StoryMerge,
 )
-from storydesk.pipeline import Pipeline, Progress, StreamState, _no_progress, build_story
+from storydesk.pipeline import Pipeline, Progress, StreamState, _no_progress, build_stories
 from storydesk.store import Store, extraction_from_json, extraction_to_json
 
 BriefFormat = Literal["text", "md", "json", "html"]
@@ -150,7 +150,7 @@ class Desk:
         Models run before the transaction opens, so an interrupted run leaves the
         database as it was; re-running the same input adds nothing. A batch that
         comes after everything stored goes on from the saved stream state (see
-        ``storydesk.snapshot``): its cost does not grow with the store.
+        ``storydesk.snapshot``) instead of clustering the whole store again.
         """
         batch = self.pipeline.read_paths(paths, progress)
         seen: set[str] = set()
@@ -165,7 +165,7 @@ class Desk:
         stories_before = self.store.story_ids()
 
         read_token = self.store.meta(STREAM_TOKEN)
-        stream, why = self._saved_stream() if new else (None, "")
+        stream, why = self._saved_stream(read_token) if new else (None, "")
         verdicts = []
         index: dedup_stage.DuplicateIndex | None = None
         if new:
@@ -273,11 +273,10 @@ class Desk:
         if staged is not None:
             snapshot.commit(staged)
 
-    def _saved_stream(self) -> tuple[StreamState | None, str]:
-        """The stream state saved with the last batch, or None and why it cannot be used."""
+    def _saved_stream(self, token: str | None) -> tuple[StreamState | None, str]:
+        """The stream state saved with batch ``token`` (the last), or None and why it cannot be used."""
         if self.store.path == ":memory:":
             return None, "an in-memory desk keeps no stream state"
-        token = self.store.meta(STREAM_TOKEN)
         if token is None:
             return None, "no stream state saved yet"
         try:
@@ -342,13 +341,7 @@ class Desk:
         origins = {**self.store.wire_origins(), **origins_new}
         stream = StreamState(dedup=index, clusterer=cluster_stage.OnlineClusterer(self.settings.cluster))
         final, story_of, _, frozen = self._settle(stream, articles, items, duplicates, None)
-        members: dict[str, list[Article]] = {}
-        by_id = {a.id: a for a in articles}
-        for article_id, story_id in story_of.items():
-            if article_id in by_id:
-                members.setdefault(story_id, []).append(by_id[article_id])
-        stories = [build_story(sid, group, items, origins) for sid, group in members.items()]
-        stories.sort(key=lambda st: st.id)
+        stories = build_stories(story_of, {a.id: a for a in articles}, items, origins)
         return _StoryUpdate(stream, frozen, False, stories, (), final, {}, stream.clusterer.merges, True)
 
     def _continue(
@@ -360,7 +353,7 @@ class Desk:
         origins_new: Mapping[str, str | None],
     ) -> _StoryUpdate:
         """Add the batch to the saved stream; write only the stories and assignments that changed."""
-        before = dict(stream.placed)
+        before = stream.placed  # _settle replaces it with this batch's moves
         duplicates = {**self.store.duplicates(), **duplicates_new}
         final, story_of, revised, frozen = self._settle(stream, new, items_new, duplicates, duplicates_new)
         rewrite = {a.article_id: a for a in final}
@@ -373,23 +366,18 @@ class Desk:
         moved = {a: sid for a, sid in story_of.items() if a not in rewrite and stored.get(a) != sid}
         touched = {sid for a in [*moved, *rewrite] if (sid := stored.get(a)) is not None}
         touched |= set(moved.values()) | {a.story_id for a in rewrite.values()}
-        groups: dict[str, list[str]] = {}
-        for article_id, story_id in story_of.items():
-            if story_id in touched:
-                groups.setdefault(story_id, []).append(article_id)
-        wanted = [a for ids in groups.values() for a in ids]
+        members = {a: sid for a, sid in story_of.items() if sid in touched}
         fresh = {a.id: a for a in new}
-        by_id = {a.id: a for a in self.store.articles([a for a in wanted if a not in fresh])} | fresh
+        stored_members = [a for a in members if a not in fresh]
+        by_id = {a.id: a for a in self.store.articles(stored_members)} | fresh
         items = {
-            aid: cluster_stage.ClusterItem.from_record(rec) for aid, rec in self.store.cluster_records(wanted)
+            aid: cluster_stage.ClusterItem.from_record(rec)
+            for aid, rec in self.store.cluster_records(stored_members)
         }
         items.update(items_new)
-        origins = {**self.store.wire_origins([a for a in wanted if a not in fresh]), **origins_new}
-        stories = [
-            build_story(sid, [by_id[a] for a in ids if a in by_id], items, origins)
-            for sid, ids in groups.items()
-        ]
-        gone = sorted(touched - set(groups))
+        origins = {**self.store.wire_origins(stored_members), **origins_new}
+        stories = build_stories(members, by_id, items, origins)
+        gone = sorted(touched - {st.id for st in stories})
         return _StoryUpdate(
             stream, frozen, True, stories, gone, list(rewrite.values()), moved, stream.clusterer.merges, False
         )

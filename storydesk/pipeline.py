@@ -159,16 +159,7 @@ class Pipeline:
         placed = self.place(stream, articles, items, duplicates)
         revised = stream.clusterer.settle()
         final, story_of = self.settled(stream, placed, revised, duplicates)
-        by_id = {a.id: a for a in articles}
-        members: dict[str, list[str]] = {}
-        for article_id, story_id in story_of.items():
-            if article_id in by_id:
-                members.setdefault(story_id, []).append(article_id)
-        stories = [
-            build_story(story_id, [by_id[i] for i in ids], items, origins)
-            for story_id, ids in members.items()
-        ]
-        stories.sort(key=lambda s: s.id)
+        stories = build_stories(story_of, {a.id: a for a in articles}, items, origins)
         return stories, final, stream.clusterer.merges
 
     # --- the stream: stories kept up to date batch after batch ------------------------
@@ -233,8 +224,8 @@ class StreamState:
     """A desk's stream between batches: what the next batch goes on from instead of starting over.
 
     ``dedup`` has indexed every stored article; ``clusterer`` has placed every stored original and
-    has not been consolidated (consolidation runs on a copy at each batch end, so the next batch sees
-    what a one-pass run would); ``carry`` is the time an undated next article takes (the last dated
+    has not been consolidated (each batch saves it before its end-of-batch consolidation, so the
+    next batch starts where a one-pass run would be); ``carry`` is the time an undated next article takes (the last dated
     one's) and ``latest`` the latest arrival key placed. ``placed`` keeps, for each article the last
     consolidation moved, the explanation from when it was placed (its stored one is the move's).
     """
@@ -252,6 +243,22 @@ def _root(article_id: str, duplicates: Mapping[str, str]) -> str:
         seen.add(article_id)
         article_id = duplicates[article_id]
     return article_id
+
+
+def build_stories(
+    story_of: Mapping[str, str],
+    articles: Mapping[str, Article],
+    items: Mapping[str, cluster_stage.ClusterItem],
+    origins: Mapping[str, str | None],
+) -> list[Story]:
+    """The stories of ``story_of`` (article -> story), from the members ``articles`` holds, by id."""
+    members: dict[str, list[Article]] = {}
+    for article_id, story_id in story_of.items():
+        if article_id in articles:
+            members.setdefault(story_id, []).append(articles[article_id])
+    stories = [build_story(story_id, group, items, origins) for story_id, group in members.items()]
+    stories.sort(key=lambda s: s.id)
+    return stories
 
 
 def build_story(
