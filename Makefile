@@ -43,7 +43,7 @@ unit: $(VENV)/.installed-test
 test: lint typecheck unit
 
 eval: $(VENV)/.installed
-	$(BIN)/storydesk eval clusters ../shared/data/ecbplus/ecbplus_train_dev.jsonl --ecbplus --split dev
+	$(BIN)/storydesk eval clusters ../shared/data/ecbplus/ecbplus_train_dev.jsonl --ecbplus --split dev --baseline --reference
 
 web: $(VENV)/.installed
 	$(BIN)/storydesk --db $(DB) serve

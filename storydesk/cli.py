@@ -348,6 +348,18 @@ def eval_clusters(
     ] = False,
     split: Annotated[str | None, typer.Option(help="With --ecbplus: train or dev.")] = None,
     baseline: Annotated[bool, typer.Option(help="Also score the TF-IDF + average-linkage baseline.")] = False,
+    reference: Annotated[
+        bool,
+        typer.Option(
+            help="Also score K-means over TF-IDF told the gold story count (the literature's reference)."
+        ),
+    ] = False,
+    headlines: Annotated[
+        bool,
+        typer.Option(
+            "--headlines", help="Keep only each article's title (and time): a headline-only stream."
+        ),
+    ] = False,
 ) -> None:
     """Cluster a labelled JSONL and print B-cubed P/R/F1, pairwise F1 and story counts."""
     from storydesk.evaluate import clusters as ev
@@ -360,7 +372,11 @@ def eval_clusters(
 
     with _errors():
         records = ev.ecbplus_records(gold_path, split) if ecbplus else ev.load_gold_jsonl(gold_path, label)
-        report = ev.evaluate_clusters(records, assign, settings.cluster, baseline=baseline)
+        if headlines:
+            records = ev.headlines_only(records)
+        report = ev.evaluate_clusters(
+            records, assign, settings.cluster, baseline=baseline, reference=reference
+        )
     out.print(report.format())
 
 

@@ -15,8 +15,11 @@ from storydesk.evaluate.clusters import (
     convert_ecbplus,
     ecbplus_records,
     evaluate_clusters,
+    headlines_only,
     load_gold_jsonl,
     pairwise_f1,
+    records_to_articles,
+    reference_assign,
 )
 
 GOLD = {"a": "x", "b": "x", "c": "x", "d": "y", "e": "y"}
@@ -102,6 +105,68 @@ def test_evaluate_clusters_baseline_groups_shared_vocabulary() -> None:
     ]
     pred = baseline_assign(records)
     assert pred["1"] == pred["2"] != pred["3"] == pred["4"]
+
+
+def _two_topics() -> list[dict[str, str]]:
+    volcano = [
+        "Volcano erupts in Iceland",
+        "Iceland volcano eruption grounds flights",
+        "Lava and ash over Iceland",
+    ]
+    bank = ["Central bank raises rates", "Bank lifts interest rates again", "Rates rise at the central bank"]
+    return [
+        {"id": f"{gold}{i}", "title": title, "text": f"{title}. {title}.", "gold": gold}
+        for gold, titles in (("v", volcano), ("b", bank))
+        for i, title in enumerate(titles)
+    ]
+
+
+def test_evaluate_clusters_reference_is_told_the_story_count() -> None:
+    records = _two_topics()
+    pred = reference_assign(records, 2)
+    assert len(set(pred.values())) == 2
+    assert len({pred[f"v{i}"] for i in range(3)}) == 1 and len({pred[f"b{i}"] for i in range(3)}) == 1
+    assert set(reference_assign(records, 1).values()) == {"k0"}
+    assert len(set(reference_assign(records, 99).values())) == len(records)  # capped at one per article
+
+
+def test_evaluate_clusters_report_adds_the_median_reference_run() -> None:
+    records = _two_topics()
+    report = evaluate_clusters(
+        records,
+        lambda recs: {r["id"]: r["id"] for r in recs},
+        ClusterSettings(),
+        baseline=False,
+        reference=True,
+    )
+    assert report.reference is not None and report.baseline is None
+    assert len(report.reference_f1s) == 5
+    assert report.reference.bcubed[2] == sorted(report.reference_f1s)[2]
+    assert report.reference.predicted == 2 and report.system.predicted == 6
+    text = report.format()
+    assert "reference kmeans K=gold" in text and "told the gold story count" in text
+
+
+def test_evaluate_clusters_headlines_only_drops_the_text() -> None:
+    records = [
+        {
+            "id": "1",
+            "title": "Quake hits Chile",
+            "text": "A long body.",
+            "published": "2014-04-01",
+            "gold": "q",
+        },
+        {"id": "2", "title": None, "text": "First line as headline\nthe rest of the body", "gold": "q"},
+    ]
+    heads = headlines_only(records)
+    assert [(h["title"], h["text"]) for h in heads] == [
+        ("Quake hits Chile", ""),
+        ("First line as headline", ""),
+    ]
+    assert heads[0]["published"] == "2014-04-01" and heads[0]["gold"] == "q"
+    assert records[0]["text"] == "A long body."  # the input is left alone
+    articles = records_to_articles(heads)
+    assert [(a.title, a.text) for a in articles] == [("Quake hits Chile", ""), ("First line as headline", "")]
 
 
 def test_evaluate_clusters_report_prints_scores_and_settings() -> None:
