@@ -506,11 +506,25 @@ class _Story:
 class _Scored:
     story: _Story
     score: float
-    components: dict[str, float]
+    parts: tuple[float, float, float, float, float, float]  # embedding .. person conflict, unrounded
     shared_entities: tuple[str, ...]
     shared_numbers: tuple[str, ...]
     gap: float | None
     dormant: bool
+
+    @property
+    def components(self) -> dict[str, float]:
+        """The score's parts as an explanation shows them (built only for the stories explained)."""
+        emb, lex, ent, numbers, year_conflict, person_conflict = self.parts
+        return {
+            "embedding": round(emb, 4),
+            "lexical": round(lex, 4),
+            "entities": round(ent, 4),
+            "numbers": numbers,
+            "year_conflict": year_conflict,
+            "person_conflict": person_conflict,
+            "dormant": float(self.dormant),
+        }
 
 
 def _gram(rows: Sequence[Iterable[tuple[str, float]]]) -> np.ndarray:
@@ -683,7 +697,7 @@ class OnlineClusterer:
                 time_gap_days=best.gap if best else None,
                 score=0.0,
                 new_story=True,
-                components=dict(best.components) if best else {},
+                components=best.components if best else {},
             )
         self._join(story, item, weights)
         if accepted:
@@ -707,26 +721,32 @@ class OnlineClusterer:
         story both passes the join threshold and beats its own story by ``move_margin``. A story left
         empty is absorbed by the one its last article moved to (recorded as a merge). Large stories
         (past ``split_max_members``) and dormant ones (idle for ``window_days`` before the newest
-        article) are settled and left alone. Deterministic, like ``add``.
+        article) are settled and left alone. A later round revisits only the articles whose own story,
+        or a story they were compared with, changed in the round before: for the others every score
+        is what it was, so the decision is too (unless a changed story's new centroid now enters
+        their nearest candidates, which this skips). Deterministic, like ``add``.
         Returns each move with the explanation of the article's new place.
         """
         s = self.settings
         out: list[tuple[StoryMove, Explanation]] = []
+        compared: dict[str, tuple[str, ...]] | None = None  # article -> stories it was scored against
+        changed: set[str] = set()
         for _ in range(s.consolidate_rounds if rounds is None else rounds):
             pending = [
                 it
                 for story in self._stories.values()
                 if story.items is not None and not self._idle_at(story)
                 for it in story.items
+                if compared is None or not changed.isdisjoint(compared.get(it.id, (story.id,)))
             ]
             pending.sort(key=lambda it: self._arrival[it.id])
-            moved = 0
+            compared, changed = {}, set()
             for item in pending:
-                found = self._reconsider(item, self._stories[self.story_of(item.id)])
+                found, compared[item.id] = self._reconsider(item, self._stories[self.story_of(item.id)])
                 if found is not None:
                     out.append(found)
-                    moved += 1
-            if not moved:
+                    changed.update((found[0].from_story, found[0].to_story))
+            if not changed:
                 break
         return out
 
@@ -740,8 +760,13 @@ class OnlineClusterer:
 
     # -- internals
 
-    def _reconsider(self, item: ClusterItem, story: _Story) -> tuple[StoryMove, Explanation] | None:
-        """Move ``item`` out of ``story`` when another candidate fits it clearly better."""
+    def _reconsider(
+        self, item: ClusterItem, story: _Story
+    ) -> tuple[tuple[StoryMove, Explanation] | None, tuple[str, ...]]:
+        """Move ``item`` out of ``story`` when another candidate fits it clearly better.
+
+        Returns the move (None when it stays) and the ids of the stories it was scored against.
+        """
         s = self.settings
         assert story.items is not None
         at = next(i for i, it in enumerate(story.items) if it.id == item.id)
@@ -751,14 +776,15 @@ class OnlineClusterer:
             slot = story.members.index(item.id)
             del story.members[slot]
             self._shift(story, item, weights, -1.0)
-            own = self._score(item, story, weights)
+            own = self._score(item, story, weights, self._entity_idfs(item))
             self._shift(story, item, weights, 1.0)
             story.members.insert(slot, item.id)
         scored = self._ranked(item, weights, leave_out=story)
+        compared = (story.id, *(x.story.id for x in scored))
         best = scored[0] if scored else None
         own_score = own.score if own is not None else -math.inf
         if best is None or best.score < self._needed(best, item) or best.score <= own_score + s.move_margin:
-            return None
+            return None, compared
         rest = [it for it in story.items if it.id != item.id]
         if rest:
             self._rebuild(story, rest)
@@ -776,7 +802,8 @@ class OnlineClusterer:
         self._moves.append(move)
         explanation = self._explain(best, own, new_story=False)
         # The runner-up is now the story it left; "moved" marks an assignment made on the second look.
-        return move, dataclasses.replace(explanation, components={**explanation.components, "moved": 1.0})
+        moved = dataclasses.replace(explanation, components={**explanation.components, "moved": 1.0})
+        return (move, moved), compared
 
     def _resolve(self, sid: str) -> str:
         while sid in self._absorbed:
@@ -805,8 +832,12 @@ class OnlineClusterer:
         place on the timeline: every story is open to it, so both indexes are searched.
         """
 
+        entity_idf = self._entity_idfs(item)
+
         def rank(stories: list[_Story]) -> list[_Scored]:
-            return [self._score(item, story, weights) for story in stories if story is not leave_out]
+            return [
+                self._score(item, story, weights, entity_idf) for story in stories if story is not leave_out
+            ]
 
         def order(x: _Scored) -> tuple[float, int]:
             return (-x.score, self._order[x.story.id])
@@ -877,7 +908,13 @@ class OnlineClusterer:
         norm = math.sqrt(sum(w * w for w in weights.values()))
         return {t: w / norm for t, w in weights.items()} if norm > 0 else {}
 
-    def _score(self, item: ClusterItem, story: _Story, weights: dict[str, float]) -> _Scored:
+    def _entity_idfs(self, item: ClusterItem) -> dict[str, float]:
+        """The item's entity weights, computed once per ranking rather than once per candidate."""
+        return {e: self._term_idf(e, self._entity_df) for e in item.entities}
+
+    def _score(
+        self, item: ClusterItem, story: _Story, weights: dict[str, float], entity_idf: dict[str, float]
+    ) -> _Scored:
         s = self.settings
         size = len(story.members)
         shared = tuple(e for e in item.entities if e in story.entities)
@@ -885,10 +922,11 @@ class OnlineClusterer:
         if s.linkage == "average":
             # Mean similarity to the story's members: a large story gains no edge from its size.
             emb = float(np.dot(item.vector, story.vec_sum)) / size
-            lex = sum(w * story.unit_terms.get(t, 0.0) for t, w in weights.items()) / size
+            unit = story.unit_terms  # terms the story lacks add exactly 0.0: skipping them is the same sum
+            lex = sum([w * unit[t] for t, w in weights.items() if t in unit]) / size
             if item.entities:
-                total = sum(self._term_idf(e, self._entity_df) for e in item.entities)
-                hits = sum(self._term_idf(e, self._entity_df) * story.entities[e] for e in shared)
+                total = sum(entity_idf.values())
+                hits = sum(entity_idf[e] * story.entities[e] for e in shared)
                 ent = hits / total / size
         else:
             emb = float(np.dot(item.vector, story.centroid()))
@@ -899,8 +937,8 @@ class OnlineClusterer:
                 )
                 lex = dot / story.term_norm
             if item.entities:
-                total = sum(self._term_idf(e, self._entity_df) for e in item.entities)
-                ent = sum(self._term_idf(e, self._entity_df) for e in shared) / total
+                total = sum(entity_idf.values())
+                ent = sum(entity_idf[e] for e in shared) / total
         shared_numbers = tuple(n for n in item.numbers if n in story.numbers)
         year_conflict = (
             1.0 if item.years and story.years and not any(y in story.years for y in item.years) else 0.0
@@ -920,16 +958,8 @@ class OnlineClusterer:
             - s.year_penalty * year_conflict
             - s.person_penalty * person_conflict
         )
-        components = {
-            "embedding": round(emb, 4),
-            "lexical": round(lex, 4),
-            "entities": round(ent, 4),
-            "numbers": float(len(shared_numbers)),
-            "year_conflict": year_conflict,
-            "person_conflict": person_conflict,
-            "dormant": float(dormant),
-        }
-        return _Scored(story, score, components, shared, shared_numbers, gap, dormant)
+        parts = (emb, lex, ent, float(len(shared_numbers)), year_conflict, person_conflict)
+        return _Scored(story, score, parts, shared, shared_numbers, gap, dormant)
 
     @staticmethod
     def _person_conflict(item: ClusterItem, story: _Story) -> float:
@@ -955,7 +985,7 @@ class OnlineClusterer:
             runner_up_score=round(runner.score, 4) if runner else None,
             score=round(best.score, 4),
             new_story=new_story,
-            components=dict(best.components),
+            components=best.components,
         )
 
     def _found(self, item: ClusterItem) -> _Story:
