@@ -307,11 +307,10 @@ class Desk:
         assign: Iterable[str] | None,
     ) -> tuple[list[Assignment], dict[str, str], dict[str, Explanation], bytes]:
         """Place the originals, freeze the unconsolidated clusterer, consolidate; the batch's results."""
-        placed = self.pipeline.place(stream, articles, items, duplicates)
-        frozen = snapshot.dumps(stream.clusterer)
-        revised = stream.clusterer.settle()
-        final, story_of = self.pipeline.settled(stream, placed, revised, duplicates, assign)
-        at_placing = {a.article_id: a.explanation for a in placed}
+        run = self.pipeline.run_stream(stream, articles, items, duplicates, assign, freeze=True)
+        final, story_of, revised, frozen = run.final, run.story_of, run.revised, run.frozen
+        assert frozen is not None
+        at_placing = {a.article_id: a.explanation for a in run.placed}
         before = stream.placed
         stream.placed = {}
         for article_id in revised:

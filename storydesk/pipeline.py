@@ -24,6 +24,7 @@ from storydesk import cluster as cluster_stage
 from storydesk import dedup as dedup_stage
 from storydesk import extract as extract_stage
 from storydesk import ingest as ingest_stage
+from storydesk import snapshot
 from storydesk.config import Settings
 from storydesk.models import (
     Article,
@@ -156,11 +157,9 @@ class Pipeline:
     ) -> tuple[list[Story], list[Assignment], list[StoryMerge]]:
         """Cluster the originals in arrival order; duplicates join their original's story."""
         stream = StreamState(dedup=None, clusterer=cluster_stage.OnlineClusterer(self.settings.cluster))
-        placed = self.place(stream, articles, items, duplicates)
-        revised = stream.clusterer.settle()
-        final, story_of = self.settled(stream, placed, revised, duplicates)
-        stories = build_stories(story_of, {a.id: a for a in articles}, items, origins)
-        return stories, final, stream.clusterer.merges
+        run = self.run_stream(stream, articles, items, duplicates)
+        stories = build_stories(run.story_of, {a.id: a for a in articles}, items, origins)
+        return stories, run.final, stream.clusterer.merges
 
     # --- the stream: stories kept up to date batch after batch ------------------------
 
@@ -175,33 +174,32 @@ class Pipeline:
         keys, _ = cluster_stage.arrival_keys(originals, stream.carry)
         return all(k >= stream.latest for k in keys)
 
-    def place(
+    def run_stream(
         self,
         stream: StreamState,
         articles: Sequence[Article],
         items: Mapping[str, cluster_stage.ClusterItem],
         duplicates: Mapping[str, str],
-    ) -> list[Assignment]:
-        """Add the originals among ``articles`` (ingest order) to the stream in arrival order."""
+        assign: Iterable[str] | None = None,
+        *,
+        freeze: bool = False,
+    ) -> StreamRun:
+        """Add the originals among ``articles`` (ingest order) to the stream in arrival order, then
+        consolidate: the assignments of the originals and of the duplicates in ``assign`` (all of
+        them when None), and article -> story for every article, duplicates included.
+
+        With ``freeze`` the clusterer is also pickled between placing and consolidating: the state
+        the next batch goes on from.
+        """
         originals = [a for a in articles if a.id not in duplicates and a.id in items]
         keys, stream.carry = cluster_stage.arrival_keys(originals, stream.carry)
         if keys:
             stream.latest = max(stream.latest, *keys)
         order = sorted(range(len(keys)), key=lambda i: (keys[i], i))
-        return [stream.clusterer.add(items[originals[i].id]) for i in order]
-
-    def settled(
-        self,
-        stream: StreamState,
-        placed: Sequence[Assignment],
-        revised: Mapping[str, Explanation],
-        duplicates: Mapping[str, str],
-        assign: Iterable[str] | None = None,
-    ) -> tuple[list[Assignment], dict[str, str]]:
-        """After ``settle``: the final assignments of ``placed`` and of the duplicates in ``assign``
-        (all of them when None), and article -> story for every article, duplicates included.
-        """
         clusterer = stream.clusterer
+        placed = [clusterer.add(items[originals[i].id]) for i in order]
+        frozen = snapshot.dumps(clusterer) if freeze else None
+        revised = clusterer.settle()
         story_of = clusterer.placements()
         final = [
             Assignment(a.article_id, story_of[a.article_id], revised.get(a.article_id, a.explanation))
@@ -216,7 +214,7 @@ class Pipeline:
                 final.append(
                     Assignment(dup, story_of[dup], Explanation(similarity=1.0, score=1.0, runner_up=None))
                 )
-        return final, story_of
+        return StreamRun(placed, revised, final, story_of, frozen)
 
 
 @dataclass(slots=True)
@@ -235,6 +233,17 @@ class StreamState:
     carry: float = -math.inf
     latest: float = -math.inf
     placed: dict[str, Explanation] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class StreamRun:
+    """What ``Pipeline.run_stream`` produced for one batch of a stream."""
+
+    placed: list[Assignment]  # each original as the online pass placed it, in arrival order
+    revised: dict[str, Explanation]  # articles consolidation moved -> the explanation of their new place
+    final: list[Assignment]  # the batch's assignments after consolidation, duplicates included
+    story_of: dict[str, str]  # every article in the stream -> its story
+    frozen: bytes | None  # the clusterer pickled before consolidation (``freeze``)
 
 
 def _root(article_id: str, duplicates: Mapping[str, str]) -> str:
