@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from storydesk.config import CleanSettings
 from storydesk.models import Article, CleanStep, RawDocument, Rejection
 
-__all__ = ["article_id", "clean", "parse_published"]
+__all__ = ["article_id", "clean", "first_sentence", "parse_published"]
 
 _TITLE_MAX = 120
 
@@ -192,7 +192,7 @@ def _clean(doc: RawDocument, settings: CleanSettings) -> Article | Rejection:
         metadata["title_only"] = True
     title = given_title
     if title is None:
-        title = _first_sentence(text)
+        title = first_sentence(text)
         metadata["title_derived"] = True
 
     published, published_at = parse_published(doc.published)
@@ -420,8 +420,8 @@ def _fix_glued(line: _Line, steps: list[CleanStep]) -> None:
     line.text = "".join(out)
 
 
-def _first_sentence(text: str) -> str:
-    """The first sentence of the first paragraph, cut at a word boundary near ``_TITLE_MAX`` characters."""
+def first_sentence(text: str) -> str:
+    """The title of an untitled article: the first sentence of the first paragraph, cut at a word boundary near ``_TITLE_MAX`` characters."""
     paragraph = text.split("\n\n", 1)[0]
     match = _SENTENCE_END.search(paragraph)
     sentence = paragraph[: match.start() + 1] if match else paragraph

@@ -156,17 +156,20 @@ def test_evaluate_clusters_headlines_only_drops_the_text() -> None:
             "published": "2014-04-01",
             "gold": "q",
         },
-        {"id": "2", "title": None, "text": "First line as headline\nthe rest of the body", "gold": "q"},
+        {"id": "2", "title": None, "text": "First sentence as headline. The rest of the body.", "gold": "q"},
     ]
     heads = headlines_only(records)
     assert [(h["title"], h["text"]) for h in heads] == [
         ("Quake hits Chile", ""),
-        ("First line as headline", ""),
+        ("First sentence as headline.", ""),
     ]
     assert heads[0]["published"] == "2014-04-01" and heads[0]["gold"] == "q"
     assert records[0]["text"] == "A long body."  # the input is left alone
     articles = records_to_articles(heads)
-    assert [(a.title, a.text) for a in articles] == [("Quake hits Chile", ""), ("First line as headline", "")]
+    assert [(a.title, a.text) for a in articles] == [
+        ("Quake hits Chile", ""),
+        ("First sentence as headline.", ""),
+    ]
 
 
 def test_evaluate_clusters_report_prints_scores_and_settings() -> None:

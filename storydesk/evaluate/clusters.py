@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from storydesk.clean import first_sentence
 from storydesk.config import ClusterSettings, ModelSettings
 from storydesk.errors import InputError
 from storydesk.ingest import load_jsonl
@@ -257,11 +258,11 @@ def reference_assign(
 def headlines_only(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The same records as a headline-only stream: title, time and outlet kept, the text dropped.
 
-    A record without a title keeps its text's first line as its headline, as ingest would title it.
+    A record without a title gets the headline ingest would give it: its text's first sentence.
     """
     out = []
     for r in records:
-        title = str(r.get("title") or "").strip() or str(r.get("text") or "").strip().split("\n", 1)[0]
+        title = str(r.get("title") or "").strip() or first_sentence(str(r.get("text") or "").strip())
         out.append({**r, "title": title, "text": ""})
     return out
 
