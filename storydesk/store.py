@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from storydesk.errors import StoreError
 from storydesk.models import (
@@ -420,15 +420,7 @@ class Store:
         """Replace the story layer with a freshly computed one (inside the caller's transaction)."""
         self.conn.execute("DELETE FROM stories")
         self.conn.execute("DELETE FROM assignments")
-        self.conn.executemany(
-            "INSERT INTO stories (id, headline, first_published, last_published, article_count, origins) "
-            "VALUES (?,?,?,?,?,?)",
-            [_story_row(s) for s in stories],
-        )
-        self.conn.executemany(
-            "INSERT INTO assignments (article_id, story_id, explanation) VALUES (?,?,?)",
-            [(a.article_id, a.story_id, json.dumps(asdict(a.explanation))) for a in assignments],
-        )
+        self._insert_layer("INSERT", stories, assignments)  # a fresh layer: a repeated row is an error
         self._write_merges(merges)
 
     def story_map(self) -> dict[str, str]:
@@ -450,19 +442,28 @@ class Store:
         stands. The merge log is replaced by ``merges``.
         """
         self.conn.executemany("DELETE FROM stories WHERE id = ?", [(sid,) for sid in gone])
-        self.conn.executemany(
-            "INSERT OR REPLACE INTO stories (id, headline, first_published, last_published, article_count, "
-            "origins) VALUES (?,?,?,?,?,?)",
-            [_story_row(s) for s in stories],
-        )
-        self.conn.executemany(
-            "INSERT OR REPLACE INTO assignments (article_id, story_id, explanation) VALUES (?,?,?)",
-            [(a.article_id, a.story_id, json.dumps(asdict(a.explanation))) for a in assignments],
-        )
+        self._insert_layer("INSERT OR REPLACE", stories, assignments)
         self.conn.executemany(
             "UPDATE assignments SET story_id = ? WHERE article_id = ?", [(s, a) for a, s in moved.items()]
         )
         self._write_merges(merges)
+
+    def _insert_layer(
+        self,
+        verb: Literal["INSERT", "INSERT OR REPLACE"],
+        stories: Sequence[Story],
+        assignments: Sequence[Assignment],
+    ) -> None:
+        """Write story and assignment rows with ``verb``: the one place their columns are listed."""
+        self.conn.executemany(
+            f"{verb} INTO stories (id, headline, first_published, last_published, article_count, origins) "
+            "VALUES (?,?,?,?,?,?)",
+            [_story_row(s) for s in stories],
+        )
+        self.conn.executemany(
+            f"{verb} INTO assignments (article_id, story_id, explanation) VALUES (?,?,?)",
+            [(a.article_id, a.story_id, json.dumps(asdict(a.explanation))) for a in assignments],
+        )
 
     def _write_merges(self, merges: Sequence[StoryMerge]) -> None:
         self.conn.execute("DELETE FROM story_merges")
