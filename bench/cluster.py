@@ -20,7 +20,8 @@ import os
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 # One BLAS thread: the exact-scan baseline and the clusterer are measured single-threaded, and an
@@ -47,6 +48,15 @@ ARTICLES_PER_DAY = 3000.0
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _rss_mb() -> float:
+    """The process's resident memory now (Linux /proc; the peak where that is missing)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return _peak_mb()
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _real_items(settings: ClusterSettings) -> tuple[list[ClusterItem], list[dict[str, object]]]:
@@ -80,8 +90,11 @@ def torch_threads() -> int:
     return int(torch.get_num_threads())
 
 
-def _stream(base: list[ClusterItem], n: int, seed: int = 0) -> tuple[list[ClusterItem], dict[str, str]]:
-    """n synthetic items in time order, with their synthetic story labels."""
+def _stream(base: list[ClusterItem], n: int, seed: int = 0) -> Iterator[ClusterItem]:
+    """n synthetic items in time order, made as they are consumed; an item's story label is ``_gold(id)``.
+
+    The bench holds no item itself, so the memory it reports is what the clusterer keeps.
+    """
     rng = np.random.default_rng(seed)
     sizes: list[int] = []
     while sum(sizes) < n:
@@ -93,8 +106,6 @@ def _stream(base: list[ClusterItem], n: int, seed: int = 0) -> tuple[list[Cluste
     times = starts[story_of] + rng.exponential(0.5, n)
     order = np.argsort(times, kind="stable")
     dim = base[0].vector.shape[0]
-    items = []
-    gold = {}
     for rank, i in enumerate(order):
         sid = int(story_of[i])
         srng = np.random.default_rng((seed, sid))
@@ -109,44 +120,50 @@ def _stream(base: list[ClusterItem], n: int, seed: int = 0) -> tuple[list[Cluste
         vec = (vec / np.linalg.norm(vec)).astype(np.float32)
         keep = irng.random(len(story_terms)) < 0.8
         aid = f"{rank:08x}{sid:08x}"
-        items.append(
-            ClusterItem(
-                id=aid,
-                title=src.title,
-                time=float(times[i]),
-                vector=vec,
-                terms=tuple(sorted(t for t, k in zip(story_terms, keep, strict=True) if k)),
-                entities=tuple(story_entities),
-                numbers=src.numbers[:3],
-                years=(),
-            )
+        yield ClusterItem(
+            id=aid,
+            title=src.title,
+            time=float(times[i]),
+            vector=vec,
+            terms=tuple(sorted(t for t, k in zip(story_terms, keep, strict=True) if k)),
+            entities=tuple(story_entities),
+            numbers=src.numbers[:3],
+            years=(),
         )
-        gold[aid] = str(sid)
-    return items, gold
+
+
+def _gold(article_id: str) -> str:
+    """A synthetic article's story label: the id is its rank then its story, 8 hex digits each."""
+    return article_id[8:]
 
 
 def _bench_size(base: list[ClusterItem], n: int, settings: ClusterSettings) -> dict[str, float]:
-    items, gold = _stream(base, n)
+    items = _stream(base, n)
+    last: deque[ClusterItem] = deque(maxlen=300)  # the articles the exact-scan baseline searches for
+    first = next(items)  # the stream's timeline is laid out before the memory baseline is taken
+    rss_start = _rss_mb()
     clusterer = OnlineClusterer(settings)
-    clusterer.add(items[0])
+    clusterer.add(first)
     # Time every index search the stream makes, as it makes it (the bench may look inside).
     searches: dict[str, list[float]] = {"active": [], "dormant": []}
     for name, index in (("active", clusterer._index), ("dormant", clusterer._dormant)):
         index.search = _timed(index.search, searches[name])  # type: ignore[method-assign,union-attr]
     lat = np.empty(n - 1)
-    start = time.perf_counter()
-    for k, item in enumerate(items[1:]):
+    for k, item in enumerate(items):
         t0 = time.perf_counter()
         clusterer.add(item)
         lat[k] = time.perf_counter() - t0
-    total = time.perf_counter() - start
+        last.append(item)
+    total = float(lat.sum())  # time in add() only, not in making the synthetic items
+    held_mb = _rss_mb() - rss_start  # what the clusterer keeps after the stream
+    gold = {aid: _gold(aid) for aid in clusterer.placements()}
     ann_lat, dormant_lat = list(searches["active"]), list(searches["dormant"])  # before consolidation's
-    online_b3 = bcubed({i.id: clusterer.story_of(i.id) for i in items}, gold)[2]
+    online_b3 = bcubed({aid: clusterer.story_of(aid) for aid in gold}, gold)[2]
     # The end-of-batch second look (consolidation), timed on its own: it is not part of add().
     t0 = time.perf_counter()
     moves = clusterer.consolidate()
     consolidate_s = time.perf_counter() - t0
-    pred = {i.id: clusterer.story_of(i.id) for i in items}
+    pred = {aid: clusterer.story_of(aid) for aid in gold}
     stories = clusterer._stories  # the bench may look inside: it measures the indexes the clusterer holds
     dormant = sum(story.dormant for story in stories.values())
     # The O(n) baseline: an exact brute-force scan over all story centroids, for the last 300 articles.
@@ -154,7 +171,7 @@ def _bench_size(base: list[ClusterItem], n: int, settings: ClusterSettings) -> d
     for story in stories.values():
         exact.upsert(story.key, story.centroid())
     exact_lat = []
-    for item in items[-300:]:
+    for item in last:
         t0 = time.perf_counter()
         exact.search(item.vector, settings.candidates)
         exact_lat.append(time.perf_counter() - t0)
@@ -178,6 +195,7 @@ def _bench_size(base: list[ClusterItem], n: int, settings: ClusterSettings) -> d
         "consolidate_s": consolidate_s,
         "moves": len(moves),
         "peak_mb": _peak_mb(),
+        "held_mb": held_mb,
     }
     print(
         f"n={n:>8}: {row['per_s']:8.0f} articles/s | add p50 {row['p50_ms']:.3f} ms p99 {row['p99_ms']:.3f} ms | "
@@ -187,7 +205,8 @@ def _bench_size(base: list[ClusterItem], n: int, settings: ClusterSettings) -> d
         f"p50 {row['exact_p50_ms']:.3f} ms | "
         f"consolidation {consolidate_s:.1f} s, "
         f"{len(moves)} moves | synthetic B3 F1 {online_b3:.3f} online, {b3:.3f} consolidated "
-        f"({row['stories']} stories vs {row['gold']}) | peak RSS {row['peak_mb']:.0f} MB",
+        f"({row['stories']} stories vs {row['gold']}) | RSS grew {held_mb:.0f} MB over the stream "
+        f"({held_mb * 1024 / n:.1f} KB/article), peak RSS {row['peak_mb']:.0f} MB",
         flush=True,
     )
     return row

@@ -51,15 +51,16 @@ EPOCH = dt.date(1970, 1, 1)
 def _fill(desk: Desk, size: int, base: list, words: list[str]) -> float:
     """Store ``size`` synthetic articles with their cluster features; returns the last day used."""
     rng = random.Random(size)
-    stream, _ = _stream(base, size)
+    last = 0.0
     with desk.store.transaction():
-        for item in stream:
+        for item in _stream(base, size):
             text = " ".join(rng.choice(words) for _ in range(350))
             day = EPOCH + dt.timedelta(days=int(item.time or 0))
             article = Article(id=item.id, text=text, raw_text=text, title=item.title, published=day)
             desk.store.add_article(article, DedupResult(article_id=item.id))
             desk.store.put_cluster_item(item.id, item.to_record())
-    return max(item.time or 0.0 for item in stream)
+            last = max(last, item.time or 0.0)
+    return last
 
 
 def _batch(folder: Path, name: str, records: list[dict], day: dt.date) -> Path:
