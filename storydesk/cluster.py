@@ -22,6 +22,7 @@ import hashlib
 import heapq
 import math
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -126,7 +127,7 @@ class ClusterItem:
             title=str(record.get("title") or ""),
             time=None if time is None else float(time),
             vector=vector,
-            terms=tuple((str(t), int(c)) for t, c in record.get("terms", ())),
+            terms=tuple((sys.intern(str(t)), int(c)) for t, c in record.get("terms", ())),
             entities=tuple(record.get("entities", ())),
             numbers=tuple(record.get("numbers", ())),
             years=tuple(record.get("years", ())),
@@ -145,7 +146,7 @@ def item_terms(title: str, text: str, max_chars: int) -> tuple[tuple[str, int], 
             if len(word) < 3 or word in _STOP:
                 continue
             counts[word] = counts.get(word, 0) + weight
-    return tuple(sorted(counts.items()))
+    return tuple((sys.intern(t), c) for t, c in sorted(counts.items()))
 
 
 def _entity_key(text: str) -> str:
@@ -495,7 +496,7 @@ class _Story:
     term_norm: float = 0.0
     unit_terms: dict[str, float] = field(default_factory=dict)  # sum of members' unit TF-IDF vectors
     items: list[ClusterItem] | None = field(default_factory=list)  # kept while small enough to split
-    item_weights: list[dict[str, float]] = field(default_factory=list)  # their term weights
+    item_weights: list[np.ndarray] = field(default_factory=list)  # their term weights, in item.terms order
 
     def centroid(self) -> np.ndarray:
         norm = float(np.linalg.norm(self.vec_sum))
@@ -543,6 +544,13 @@ def _disjoint(rows: Sequence[Iterable[str]]) -> np.ndarray:
     shared = _gram([[(v, 1.0) for v in row] for row in rows])
     named = np.diag(shared) > 0
     return (named[:, None] & named[None, :]) & (shared == 0)
+
+
+def _weight_pairs(item: ClusterItem, weights: np.ndarray) -> Iterable[tuple[str, float]]:
+    """An item's stored term weights (an array in ``item.terms`` order) as (term, weight) pairs."""
+    if not weights.size:  # an item without terms
+        return ()
+    return zip((t for t, _ in item.terms), weights.tolist(), strict=True)
 
 
 def _split_due(size: int, smallest: int) -> bool:
@@ -642,6 +650,7 @@ class OnlineClusterer:
         self._docs = 0
         self._next_key = 0
         self._background: dict[str, float] = {}
+        self._pairs: dict[tuple[str, int], tuple[str, int]] = {}  # one tuple per (term, count) kept
         self._arrival: dict[str, int] = {}
         self._latest: float | None = None  # the newest article time seen
 
@@ -770,7 +779,7 @@ class OnlineClusterer:
         s = self.settings
         assert story.items is not None
         at = next(i for i, it in enumerate(story.items) if it.id == item.id)
-        weights = story.item_weights[at]
+        weights = dict(_weight_pairs(item, story.item_weights[at]))
         own: _Scored | None = None
         if len(story.members) > 1:  # its own story's score without it: take it out of the sums, then back
             slot = story.members.index(item.id)
@@ -961,6 +970,16 @@ class OnlineClusterer:
         parts = (emb, lex, ent, float(len(shared_numbers)), year_conflict, person_conflict)
         return _Scored(story, score, parts, shared, shared_numbers, gap, dormant)
 
+    def _kept(self, item: ClusterItem) -> ClusterItem:
+        """The item as a story keeps it, its (term, count) pairs shared with every other kept item's.
+
+        Stories hold their members' items for split checks and consolidation. A real article has
+        about a hundred terms, and most (term, count) pairs recur across articles: one tuple per
+        distinct pair takes a fraction of what a tuple per pair per article would.
+        """
+        pairs = self._pairs
+        return dataclasses.replace(item, terms=tuple([pairs.setdefault(p, p) for p in item.terms]))
+
     @staticmethod
     def _person_conflict(item: ClusterItem, story: _Story) -> float:
         """1.0 when the article's title names people and none of those the story's titles keep naming.
@@ -1004,8 +1023,8 @@ class OnlineClusterer:
     ) -> None:
         story.members.append(item.id)
         if story.items is not None:
-            story.items.append(item)
-            story.item_weights.append(weights)
+            story.items.append(self._kept(item))
+            story.item_weights.append(np.fromiter(weights.values(), dtype=np.float64, count=len(weights)))
             if len(story.items) > self.settings.split_max_members:
                 story.items = None  # large stories are settled; stop paying for split checks
                 story.item_weights = []
@@ -1017,14 +1036,19 @@ class OnlineClusterer:
         if refresh:
             self._refresh(story)
 
-    @staticmethod
-    def _shift(story: _Story, item: ClusterItem, weights: dict[str, float], sign: float) -> None:
-        """Add (sign 1) or take out (sign -1) an item's share of the story's sums and counts."""
+    def _shift(self, story: _Story, item: ClusterItem, weights: dict[str, float], sign: float) -> None:
+        """Add (sign 1) or take out (sign -1) an item's share of the story's sums and counts.
+
+        The raw term sums serve only centroid linkage; average linkage scores on ``unit_terms``
+        alone, so it does not keep them.
+        """
         story.vec_sum += sign * item.vector
-        for sums, deltas in (
-            (story.terms, [(t, 1.0 + math.log(c)) for t, c in item.terms]),
-            (story.unit_terms, list(weights.items())),
-        ):
+        sums_deltas: list[tuple[dict[str, float], Iterable[tuple[str, float]]]] = [
+            (story.unit_terms, weights.items())
+        ]
+        if self.settings.linkage == "centroid":
+            sums_deltas.append((story.terms, [(t, 1.0 + math.log(c)) for t, c in item.terms]))
+        for sums, deltas in sums_deltas:
             for t, w in deltas:
                 value = sums.get(t, 0.0) + sign * w
                 if sign < 0 and abs(value) < 1e-9:
@@ -1155,12 +1179,12 @@ class OnlineClusterer:
         story.indexed = None
         self._refresh(story)
 
-    def _pair_matrix(self, items: list[ClusterItem], weights: list[dict[str, float]]) -> np.ndarray:
+    def _pair_matrix(self, items: list[ClusterItem], weights: list[np.ndarray]) -> np.ndarray:
         """Pairwise scores of a story's members, on the same scale as an article-story score."""
         s = self.settings
         vectors = np.stack([it.vector for it in items])
         sims = s.w_embedding * (vectors @ vectors.T)
-        sims += s.w_lexical * _gram([w.items() for w in weights])
+        sims += s.w_lexical * _gram([_weight_pairs(it, w) for it, w in zip(items, weights, strict=True)])
         ent_rows = [[(e, math.sqrt(self._term_idf(e, self._entity_df))) for e in it.entities] for it in items]
         shared = _gram(ent_rows)
         total = np.diag(shared).copy()

@@ -20,7 +20,8 @@ from typing import Any
 
 from storydesk.errors import StorydeskError
 
-MAGIC = b"storydesk-stream-state 1\n"
+_PREFIX = b"storydesk-stream-state "
+MAGIC = _PREFIX + b"2\n"  # the format number goes up whenever what the state holds changes shape
 
 # Everything a StreamState pickles to (checked by tests/test_snapshot.py against real states).
 _ALLOWED: dict[str, frozenset[str]] = {
@@ -83,6 +84,11 @@ def dumps(state: Any) -> bytes:
 
 def loads(data: bytes) -> Any:
     if not data.startswith(MAGIC):
+        if data.startswith(_PREFIX):
+            found = data[len(_PREFIX) :].split(b"\n", 1)[0].decode("ascii", "replace")
+            raise SnapshotError(
+                f"stream state of format {found}, this version reads {MAGIC[len(_PREFIX) :].decode().strip()}"
+            )
         raise SnapshotError("not a storydesk stream state")
     try:
         return _Unpickler(io.BytesIO(data[len(MAGIC) :])).load()

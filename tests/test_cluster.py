@@ -108,6 +108,38 @@ def test_cluster_separates_events_and_joins_paraphrases(index: str) -> None:
     assert len(set(final.values())) == 3
 
 
+@pytest.mark.parametrize("linkage", ["average", "centroid"])
+def test_cluster_lexical_score_alone_separates_events_under_either_linkage(linkage: str) -> None:
+    """Words decide here (no embedding, entity or number weight): each linkage keeps its own term sums."""
+    config = ClusterSettings(
+        linkage=linkage, w_embedding=0.0, w_entities=0.0, w_numbers=0.0, threshold=0.3, short_discount=0.0
+    )
+    final, assignments, _ = cluster_items(_events(), config)
+    by_event: dict[str, set[str]] = {}
+    for aid, story in final.items():
+        by_event.setdefault(aid.split("-")[0], set()).add(story)
+    assert all(len(stories) == 1 for stories in by_event.values())
+    assert len(set(final.values())) == 3
+    joined = [a.explanation for a in assignments if not a.explanation.new_story]
+    assert joined and all(e.components["lexical"] > 0.3 for e in joined)
+
+
+def test_cluster_stories_keep_one_tuple_per_term_pair() -> None:
+    """Kept items share their (term, count) pairs: memory per article does not carry ~100 tuples."""
+    clusterer = OnlineClusterer(_embedding_only())
+    first = _item("a", _basis(0), "storm floods coastal towns", time=0.0)
+    second = _item("b", _basis(0), "storm floods coastal towns again", time=0.1)
+    assert first.terms[0] == second.terms[0] and first.terms[0] is not second.terms[0]
+    clusterer.add(first)
+    clusterer.add(second)
+    (story,) = clusterer._stories.values()
+    assert story.items is not None and [it.id for it in story.items] == ["a", "b"]
+    kept_a, kept_b = story.items
+    assert kept_a.terms == first.terms and kept_b.terms == second.terms
+    shared = [t for t in kept_a.terms if t in kept_b.terms]
+    assert len(shared) == 4 and all(any(t is u for u in kept_b.terms) for t in shared)
+
+
 def test_cluster_story_id_from_founding_article() -> None:
     hex_id = "0123456789abcdef0123"
     final, assignments, _ = cluster_items([_item(hex_id, _basis(0), "alpha beta")], ClusterSettings())

@@ -199,6 +199,26 @@ def test_stream_foreign_state_is_refused_not_run(tmp_path: Path) -> None:
         snapshot.loads(b"garbage")
 
 
+def test_stream_state_of_an_older_format_starts_over_and_says_so(tmp_path: Path) -> None:
+    db = tmp_path / "d.db"
+    with Desk.open(db) as desk:
+        desk.ingest([_write(tmp_path / "a.jsonl", ARTICLES[:3])])
+        token = desk.store.meta("stream_token")
+    assert token is not None
+    path = snapshot.path_for(db)
+    saved = path.read_bytes()
+    head, _, body = saved.partition(b"\n")
+    old = body.replace(snapshot.MAGIC, b"storydesk-stream-state 1\n", 1)
+    assert old != body
+    path.write_bytes(head + b"\n" + old)
+    with Desk.open(db) as desk:
+        summary = desk.ingest([_write(tmp_path / "b.jsonl", ARTICLES[3:5])])
+        assert summary.stream.startswith("started over") and "format 1" in summary.stream
+        assert summary.added == 2 and len(desk.articles()) == 5
+        # The start over saved a state of this version's format: the next batch goes on from it.
+        assert desk.ingest([_write(tmp_path / "c.jsonl", ARTICLES[5:6])]).stream == "resumed"
+
+
 def test_stream_interrupted_batch_leaves_the_saved_state_usable(tmp_path: Path) -> None:
     db = tmp_path / "d.db"
     with Desk.open(db) as desk:
