@@ -484,7 +484,7 @@ class _Story:
     key: int
     vec_sum: np.ndarray
     members: list[str]
-    terms: dict[str, float] = field(default_factory=dict)
+    terms: dict[str, float] = field(default_factory=dict)  # raw term sums: kept for centroid linkage only
     entities: dict[str, int] = field(default_factory=dict)
     numbers: dict[str, int] = field(default_factory=dict)
     years: dict[str, int] = field(default_factory=dict)

@@ -181,12 +181,18 @@ class _Boom:
         return (os.system, (f"touch {self.marker}",))
 
 
-def test_stream_foreign_state_is_refused_not_run(tmp_path: Path) -> None:
+def _saved_state(tmp_path: Path) -> tuple[Path, str]:
+    """A desk that ingested three articles: its database and the token its saved stream state carries."""
     db = tmp_path / "d.db"
     with Desk.open(db) as desk:
         desk.ingest([_write(tmp_path / "a.jsonl", ARTICLES[:3])])
         token = desk.store.meta("stream_token")
     assert token is not None
+    return db, token
+
+
+def test_stream_foreign_state_is_refused_not_run(tmp_path: Path) -> None:
+    db, token = _saved_state(tmp_path)
     marker = tmp_path / "ran"
     payload = snapshot.MAGIC + pickle.dumps(_Boom(marker))
     snapshot.path_for(db).write_bytes(token.encode("ascii") + b"\n" + payload)
@@ -200,17 +206,11 @@ def test_stream_foreign_state_is_refused_not_run(tmp_path: Path) -> None:
 
 
 def test_stream_state_of_an_older_format_starts_over_and_says_so(tmp_path: Path) -> None:
-    db = tmp_path / "d.db"
-    with Desk.open(db) as desk:
-        desk.ingest([_write(tmp_path / "a.jsonl", ARTICLES[:3])])
-        token = desk.store.meta("stream_token")
-    assert token is not None
+    db, token = _saved_state(tmp_path)
     path = snapshot.path_for(db)
     saved = path.read_bytes()
-    head, _, body = saved.partition(b"\n")
-    old = body.replace(snapshot.MAGIC, b"storydesk-stream-state 1\n", 1)
-    assert old != body
-    path.write_bytes(head + b"\n" + old)
+    assert saved.startswith(token.encode("ascii") + b"\n" + snapshot.MAGIC)
+    path.write_bytes(saved.replace(snapshot.MAGIC, b"storydesk-stream-state 1\n", 1))
     with Desk.open(db) as desk:
         summary = desk.ingest([_write(tmp_path / "b.jsonl", ARTICLES[3:5])])
         assert summary.stream.startswith("started over") and "format 1" in summary.stream
