@@ -35,7 +35,7 @@ from storydesk.models import (
     Story,
     StoryMerge,
 )
-from storydesk.pipeline import Pipeline, Progress, StreamState, _no_progress, build_stories
+from storydesk.pipeline import Pipeline, Progress, StreamRun, StreamState, _no_progress, build_stories
 from storydesk.store import Store, extraction_from_json, extraction_to_json
 
 BriefFormat = Literal["text", "md", "json", "html"]
@@ -94,6 +94,16 @@ class StoryDetail:
 
 
 STREAM_TOKEN = "stream_token"
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """A batch's new articles and what the models made of them: what clustering the batch takes."""
+
+    articles: Sequence[Article] = ()
+    items: Mapping[str, cluster_stage.ClusterItem] = field(default_factory=dict)  # the originals' features
+    duplicates: Mapping[str, str] = field(default_factory=dict)  # new duplicate -> its original
+    origins: Mapping[str, str | None] = field(default_factory=dict)  # wire origin of each new article
 
 
 @dataclass(slots=True)
@@ -193,9 +203,9 @@ class Desk:
         progress("embed", len(originals), len(originals))
 
         update: _StoryUpdate | None = None
+        incoming = _Batch(new, {item.id: item for item in items}, duplicates_new, origins)
         if new:
             assert index is not None
-            fresh_items = {item.id: item for item in items}
             if stream is not None and not self.pipeline.resumable(stream, originals):
                 stream, why = (
                     None,
@@ -204,9 +214,9 @@ class Desk:
             progress("cluster", 0, len(originals))
             if stream is not None:
                 stream.dedup = index
-                update = self._continue(stream, new, fresh_items, duplicates_new, origins)
+                update = self._continue(stream, incoming)
             else:
-                update = self._start_over(index, new, fresh_items, duplicates_new, origins)
+                update = self._start_over(index, incoming)
             progress("cluster", len(originals), len(originals))
 
         def write() -> _StoryUpdate | None:
@@ -216,7 +226,7 @@ class Desk:
                 # again, now that the transaction holds the database.
                 why = "another ingest committed meanwhile"
                 rebuilt = self.pipeline.new_index([*self.store.articles(), *new])
-                update = self._start_over(rebuilt, new, fresh_items, duplicates_new, origins)
+                update = self._start_over(rebuilt, incoming)
             for article, verdict in zip(new, verdicts, strict=True):
                 self.store.add_article(article, verdict)
             for extraction in extractions:
@@ -248,7 +258,7 @@ class Desk:
         """
         index = self.pipeline.new_index(self.store.articles())
         progress("cluster", 0, None)
-        self._commit(lambda: self._start_over(index, [], {}, {}, {}))
+        self._commit(lambda: self._start_over(index, _Batch()))
         progress("cluster", 1, 1)
         return len(self.store.story_ids())
 
@@ -305,15 +315,15 @@ class Desk:
         items: Mapping[str, cluster_stage.ClusterItem],
         duplicates: Mapping[str, str],
         assign: Iterable[str] | None,
-    ) -> tuple[list[Assignment], dict[str, str], dict[str, Explanation], bytes]:
-        """Place the originals, freeze the unconsolidated clusterer, consolidate; the batch's results."""
+    ) -> tuple[StreamRun, bytes]:
+        """Place the originals, freeze the unconsolidated clusterer, consolidate: the run and the frozen state."""
         run = self.pipeline.run_stream(stream, articles, items, duplicates, assign, freeze=True)
-        final, story_of, revised, frozen = run.final, run.story_of, run.revised, run.frozen
+        frozen = run.frozen
         assert frozen is not None
         at_placing = {a.article_id: a.explanation for a in run.placed}
         before = stream.placed
         stream.placed = {}
-        for article_id in revised:
+        for article_id in run.revised:
             if article_id in at_placing:
                 stream.placed[article_id] = at_placing[article_id]
             elif article_id in before:
@@ -322,41 +332,28 @@ class Desk:
                 stored = self.store.assignment(article_id)
                 if stored is not None:
                     stream.placed[article_id] = stored.explanation
-        return final, story_of, revised, frozen
+        return run, frozen
 
-    def _start_over(
-        self,
-        index: dedup_stage.DuplicateIndex,
-        new: Sequence[Article],
-        items_new: Mapping[str, cluster_stage.ClusterItem],
-        duplicates_new: Mapping[str, str],
-        origins_new: Mapping[str, str | None],
-    ) -> _StoryUpdate:
+    def _start_over(self, index: dedup_stage.DuplicateIndex, batch: _Batch) -> _StoryUpdate:
         """Cluster every stored article and the new ones in one pass (features are stored: no model runs)."""
-        articles = [*self.store.articles(), *new]
+        articles = [*self.store.articles(), *batch.articles]
         items = {aid: cluster_stage.ClusterItem.from_record(rec) for aid, rec in self.store.cluster_records()}
-        items.update(items_new)
-        duplicates = {**self.store.duplicates(), **duplicates_new}
-        origins = {**self.store.wire_origins(), **origins_new}
+        items.update(batch.items)
+        duplicates = {**self.store.duplicates(), **batch.duplicates}
+        origins = {**self.store.wire_origins(), **batch.origins}
         stream = StreamState(dedup=index, clusterer=cluster_stage.OnlineClusterer(self.settings.cluster))
-        final, story_of, _, frozen = self._settle(stream, articles, items, duplicates, None)
-        stories = build_stories(story_of, {a.id: a for a in articles}, items, origins)
-        return _StoryUpdate(stream, frozen, False, stories, (), final, {}, stream.clusterer.merges, True)
+        run, frozen = self._settle(stream, articles, items, duplicates, None)
+        stories = build_stories(run.story_of, {a.id: a for a in articles}, items, origins)
+        return _StoryUpdate(stream, frozen, False, stories, (), run.final, {}, stream.clusterer.merges, True)
 
-    def _continue(
-        self,
-        stream: StreamState,
-        new: Sequence[Article],
-        items_new: Mapping[str, cluster_stage.ClusterItem],
-        duplicates_new: Mapping[str, str],
-        origins_new: Mapping[str, str | None],
-    ) -> _StoryUpdate:
+    def _continue(self, stream: StreamState, batch: _Batch) -> _StoryUpdate:
         """Add the batch to the saved stream; write only the stories and assignments that changed."""
         before = stream.placed  # _settle replaces it with this batch's moves
-        duplicates = {**self.store.duplicates(), **duplicates_new}
-        final, story_of, revised, frozen = self._settle(stream, new, items_new, duplicates, duplicates_new)
-        rewrite = {a.article_id: a for a in final}
-        for article_id, explanation in revised.items():  # older articles consolidation moved this time
+        duplicates = {**self.store.duplicates(), **batch.duplicates}
+        run, frozen = self._settle(stream, batch.articles, batch.items, duplicates, batch.duplicates)
+        story_of = run.story_of
+        rewrite = {a.article_id: a for a in run.final}
+        for article_id, explanation in run.revised.items():  # older articles consolidation moved this time
             rewrite.setdefault(article_id, Assignment(article_id, story_of[article_id], explanation))
         for article_id, explanation in before.items():  # moved last time, placed as first placed now
             if article_id not in rewrite and article_id in story_of:
@@ -366,15 +363,15 @@ class Desk:
         touched = {sid for a in [*moved, *rewrite] if (sid := stored.get(a)) is not None}
         touched |= set(moved.values()) | {a.story_id for a in rewrite.values()}
         members = {a: sid for a, sid in story_of.items() if sid in touched}
-        fresh = {a.id: a for a in new}
+        fresh = {a.id: a for a in batch.articles}
         stored_members = [a for a in members if a not in fresh]
         by_id = {a.id: a for a in self.store.articles(stored_members)} | fresh
         items = {
             aid: cluster_stage.ClusterItem.from_record(rec)
             for aid, rec in self.store.cluster_records(stored_members)
         }
-        items.update(items_new)
-        origins = {**self.store.wire_origins(stored_members), **origins_new}
+        items.update(batch.items)
+        origins = {**self.store.wire_origins(stored_members), **batch.origins}
         stories = build_stories(members, by_id, items, origins)
         gone = sorted(touched - {st.id for st in stories})
         return _StoryUpdate(
