@@ -20,10 +20,11 @@ from typing import Any
 
 from storydesk.errors import StorydeskError
 
+FORMAT = 2  # goes up whenever what the state holds changes shape: an older state starts over
 _PREFIX = b"storydesk-stream-state "
-MAGIC = _PREFIX + b"2\n"  # the format number goes up whenever what the state holds changes shape
+MAGIC = _PREFIX + f"{FORMAT}\n".encode("ascii")
 
-# Everything a StreamState pickles to (checked by tests/test_snapshot.py against real states).
+# Everything a StreamState pickles to (tests/test_stream.py resumes from real saved states).
 _ALLOWED: dict[str, frozenset[str]] = {
     "builtins": frozenset({"set", "frozenset", "list", "dict", "tuple", "bytearray", "complex"}),
     "collections": frozenset({"OrderedDict", "defaultdict"}),
@@ -86,9 +87,7 @@ def loads(data: bytes) -> Any:
     if not data.startswith(MAGIC):
         if data.startswith(_PREFIX):
             found = data[len(_PREFIX) :].split(b"\n", 1)[0].decode("ascii", "replace")
-            raise SnapshotError(
-                f"stream state of format {found}, this version reads {MAGIC[len(_PREFIX) :].decode().strip()}"
-            )
+            raise SnapshotError(f"stream state of format {found}, this version reads {FORMAT}")
         raise SnapshotError("not a storydesk stream state")
     try:
         return _Unpickler(io.BytesIO(data[len(MAGIC) :])).load()
