@@ -23,7 +23,7 @@ import heapq
 import math
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -733,28 +733,38 @@ class OnlineClusterer:
         article) are settled and left alone. A later round revisits only the articles whose own story,
         or a story they were compared with, changed in the round before: for the others every score
         is what it was, so the decision is too (unless a changed story's new centroid now enters
-        their nearest candidates, which this skips). Deterministic, like ``add``.
+        their nearest candidates, which this skips). An article revisited keeps the scores of the
+        stories no move has touched since its last look: a score is a function of the article and the
+        story's sums, which only a move changes. Deterministic, like ``add``.
         Returns each move with the explanation of the article's new place.
         """
         s = self.settings
         out: list[tuple[StoryMove, Explanation]] = []
-        compared: dict[str, tuple[str, ...]] | None = None  # article -> stories it was scored against
+        looked: dict[str, tuple[int, dict[str, _Scored | None]]] = {}  # article -> (step, its scores then)
+        touched: dict[str, int] = {}  # story -> the step that last moved an article in or out of it
         changed: set[str] = set()
-        for _ in range(s.consolidate_rounds if rounds is None else rounds):
+        step = 0
+        for round_ in range(s.consolidate_rounds if rounds is None else rounds):
             pending = [
                 it
                 for story in self._stories.values()
                 if story.items is not None and not self._idle_at(story)
                 for it in story.items
-                if compared is None or not changed.isdisjoint(compared.get(it.id, (story.id,)))
+                if round_ == 0 or not changed.isdisjoint(looked[it.id][1] if it.id in looked else (story.id,))
             ]
             pending.sort(key=lambda it: self._arrival[it.id])
-            compared, changed = {}, set()
+            changed = set()
             for item in pending:
-                found, compared[item.id] = self._reconsider(item, self._stories[self.story_of(item.id)])
+                step += 1
+                at, before = looked.get(item.id, (step, {}))
+                known = {sid: x for sid, x in before.items() if touched.get(sid, -1) < at}
+                found, scores = self._reconsider(item, self._stories[self.story_of(item.id)], known)
+                looked[item.id] = (step, scores)
                 if found is not None:
                     out.append(found)
-                    changed.update((found[0].from_story, found[0].to_story))
+                    move = found[0]
+                    changed.update((move.from_story, move.to_story))
+                    touched[move.from_story] = touched[move.to_story] = step
             if not changed:
                 break
         return out
@@ -770,30 +780,30 @@ class OnlineClusterer:
     # -- internals
 
     def _reconsider(
-        self, item: ClusterItem, story: _Story
-    ) -> tuple[tuple[StoryMove, Explanation] | None, tuple[str, ...]]:
+        self, item: ClusterItem, story: _Story, known: Mapping[str, _Scored | None]
+    ) -> tuple[tuple[StoryMove, Explanation] | None, dict[str, _Scored | None]]:
         """Move ``item`` out of ``story`` when another candidate fits it clearly better.
 
-        Returns the move (None when it stays) and the ids of the stories it was scored against.
+        ``known``: scores of the item still valid from its last look, by story id, taken as they are.
+        Returns the move (None when it stays) and the item's scores now, by story id: its own
+        story's without it (None when it is the story's only member), then its candidates'.
         """
         s = self.settings
         assert story.items is not None
         at = next(i for i, it in enumerate(story.items) if it.id == item.id)
         weights = dict(_weight_pairs(item, story.item_weights[at]))
-        own: _Scored | None = None
-        if len(story.members) > 1:  # its own story's score without it: take it out of the sums, then back
-            slot = story.members.index(item.id)
-            del story.members[slot]
-            self._shift(story, item, weights, -1.0)
-            own = self._score(item, story, weights, self._entity_idfs(item))
-            self._shift(story, item, weights, 1.0)
-            story.members.insert(slot, item.id)
-        scored = self._ranked(item, weights, leave_out=story)
-        compared = (story.id, *(x.story.id for x in scored))
+        if story.id in known:
+            own = known[story.id]
+        else:
+            own = None
+            if len(story.members) > 1:  # its own story's score without it
+                own = self._score(item, story, weights, self._entity_idfs(item), member=True)
+        scored = self._ranked(item, weights, leave_out=story, known=known)
+        scores: dict[str, _Scored | None] = {story.id: own, **{x.story.id: x for x in scored}}
         best = scored[0] if scored else None
         own_score = own.score if own is not None else -math.inf
         if best is None or best.score < self._needed(best, item) or best.score <= own_score + s.move_margin:
-            return None, compared
+            return None, scores
         rest = [it for it in story.items if it.id != item.id]
         if rest:
             self._rebuild(story, rest)
@@ -812,7 +822,7 @@ class OnlineClusterer:
         explanation = self._explain(best, own, new_story=False)
         # The runner-up is now the story it left; "moved" marks an assignment made on the second look.
         moved = dataclasses.replace(explanation, components={**explanation.components, "moved": 1.0})
-        return (move, moved), compared
+        return (move, moved), scores
 
     def _resolve(self, sid: str) -> str:
         while sid in self._absorbed:
@@ -830,7 +840,11 @@ class OnlineClusterer:
         return s.threshold - s.short_discount * short + (s.reopen_margin if scored.dormant else 0.0)
 
     def _ranked(
-        self, item: ClusterItem, weights: dict[str, float], leave_out: _Story | None = None
+        self,
+        item: ClusterItem,
+        weights: dict[str, float],
+        leave_out: _Story | None = None,
+        known: Mapping[str, _Scored | None] | None = None,
     ) -> list[_Scored]:
         """Candidate stories scored for ``item``, best first (ties: the older story).
 
@@ -842,11 +856,14 @@ class OnlineClusterer:
         """
 
         entity_idf = self._entity_idfs(item)
+        known = known or {}
+
+        def score(story: _Story) -> _Scored:
+            earlier = known.get(story.id)
+            return earlier if earlier is not None else self._score(item, story, weights, entity_idf)
 
         def rank(stories: list[_Story]) -> list[_Scored]:
-            return [
-                self._score(item, story, weights, entity_idf) for story in stories if story is not leave_out
-            ]
+            return [score(story) for story in stories if story is not leave_out]
 
         def order(x: _Scored) -> tuple[float, int]:
             return (-x.score, self._order[x.story.id])
@@ -922,43 +939,53 @@ class OnlineClusterer:
         return {e: self._term_idf(e, self._entity_df) for e in item.entities}
 
     def _score(
-        self, item: ClusterItem, story: _Story, weights: dict[str, float], entity_idf: dict[str, float]
+        self,
+        item: ClusterItem,
+        story: _Story,
+        weights: dict[str, float],
+        entity_idf: dict[str, float],
+        *,
+        member: bool = False,
     ) -> _Scored:
+        """The item's score against the story; ``member``: the item is one of the story's members,
+        scored against the story without it (its share taken out of the sums and counts here, not
+        by changing the story)."""
         s = self.settings
-        size = len(story.members)
-        shared = tuple(e for e in item.entities if e in story.entities)
+        out = 1 if member else 0
+        size = len(story.members) - out
+        shared = tuple(e for e in item.entities if story.entities.get(e, 0) > out)
         ent = 0.0
         if s.linkage == "average":
             # Mean similarity to the story's members: a large story gains no edge from its size.
-            emb = float(np.dot(item.vector, story.vec_sum)) / size
+            dot = float(np.dot(item.vector, story.vec_sum))
             unit = story.unit_terms  # terms the story lacks add exactly 0.0: skipping them is the same sum
-            lex = sum([w * unit[t] for t, w in weights.items() if t in unit]) / size
+            lex_sum = sum([w * unit[t] for t, w in weights.items() if t in unit])
+            if member:  # take the member's own embedding and unit term vector out of the sums
+                dot -= float(np.dot(item.vector, item.vector))
+                lex_sum -= sum([w * w for w in weights.values()])
+            emb = dot / size
+            lex = lex_sum / size
             if item.entities:
                 total = sum(entity_idf.values())
-                hits = sum(entity_idf[e] * story.entities[e] for e in shared)
+                hits = sum(entity_idf[e] * (story.entities[e] - out) for e in shared)
                 ent = hits / total / size
         else:
-            emb = float(np.dot(item.vector, story.centroid()))
-            lex = 0.0
-            if weights and story.term_norm > 0:
-                dot = sum(
-                    w * story.terms.get(t, 0.0) * self._term_idf(t, self._df) for t, w in weights.items()
-                )
-                lex = dot / story.term_norm
+            emb, lex = self._centroid_similarity(item, story, weights, member=member)
             if item.entities:
                 total = sum(entity_idf.values())
                 ent = sum(entity_idf[e] for e in shared) / total
-        shared_numbers = tuple(n for n in item.numbers if n in story.numbers)
-        year_conflict = (
-            1.0 if item.years and story.years and not any(y in story.years for y in item.years) else 0.0
-        )
+        shared_numbers = tuple(n for n in item.numbers if story.numbers.get(n, 0) > out)
+        years = story.years
+        if member:  # the story's years without the item's own mentions
+            years = {y: n for y, n in years.items() if n > (y in item.years)}
+        year_conflict = 1.0 if item.years and years and not any(y in years for y in item.years) else 0.0
         gap = None
         if item.time is not None and story.last_time is not None:
             gap = item.time - story.last_time
             if gap < 0 and story.first_time is not None:
                 gap = min(0.0, item.time - story.first_time)
         dormant = gap is not None and abs(gap) > s.window_days
-        person_conflict = self._person_conflict(item, story)
+        person_conflict = self._person_conflict(item, story, size, out)
         score = (
             s.w_embedding * emb
             + s.w_lexical * lex
@@ -969,6 +996,28 @@ class OnlineClusterer:
         )
         parts = (emb, lex, ent, float(len(shared_numbers)), year_conflict, person_conflict)
         return _Scored(story, score, parts, shared, shared_numbers, gap, dormant)
+
+    def _centroid_similarity(
+        self, item: ClusterItem, story: _Story, weights: dict[str, float], *, member: bool
+    ) -> tuple[float, float]:
+        """Centroid linkage: the embedding cosine and the TF-IDF cosine of the item with the story's
+        sums (``member``: with the item's own share taken out of them)."""
+        vec_sum = story.vec_sum - item.vector if member else story.vec_sum
+        norm = float(np.linalg.norm(vec_sum))
+        emb = float(np.dot(item.vector, vec_sum)) / norm if norm > 0 else 0.0
+        raw = {t: 1.0 + math.log(c) for t, c in item.terms} if member else {}
+        idf = {t: self._term_idf(t, self._df) for t in weights.keys() | raw.keys()}
+        term_norm = story.term_norm
+        if raw:  # |sums - own|^2 = |sums|^2 - sum over own terms of (sum^2 - (sum - own)^2) idf^2
+            lost = sum(
+                (story.terms.get(t, 0.0) ** 2 - (story.terms.get(t, 0.0) - r) ** 2) * idf[t] ** 2
+                for t, r in raw.items()
+            )
+            term_norm = math.sqrt(max(0.0, term_norm**2 - lost))
+        if not weights or term_norm <= 0:
+            return emb, 0.0
+        dot = sum(w * (story.terms.get(t, 0.0) - raw.get(t, 0.0)) * idf[t] for t, w in weights.items())
+        return emb, dot / term_norm
 
     def _kept(self, item: ClusterItem) -> ClusterItem:
         """The item as a story keeps it, its (term, count) pairs shared with every other kept item's.
@@ -981,17 +1030,19 @@ class OnlineClusterer:
         return dataclasses.replace(item, terms=tuple([pairs.setdefault(p, p) for p in item.terms]))
 
     @staticmethod
-    def _person_conflict(item: ClusterItem, story: _Story) -> float:
+    def _person_conflict(item: ClusterItem, story: _Story, size: int, out: int) -> float:
         """1.0 when the article's title names people and none of those the story's titles keep naming.
 
         Two arrests of the same kind share every word but the suspect's name: a headline about
         another protagonist is the clearest sign of a sibling event. The story's protagonists are the
-        people named in the titles of at least half of its members (and at least two).
+        people named in the titles of at least half of its ``size`` members (and at least two), the
+        item's own mentions (``out``: 1 when it is a member) not counted.
         """
         if not item.head_people or not story.head_people:
             return 0.0
-        need = max(2.0, len(story.members) / 2)
-        core = {p for p, n in story.head_people.items() if n >= need}
+        need = max(2.0, size / 2)
+        mine = set(item.head_people) if out else set()
+        core = {p for p, n in story.head_people.items() if n - (p in mine) >= need}
         return 1.0 if core and core.isdisjoint(item.head_people) else 0.0
 
     def _explain(self, best: _Scored, runner: _Scored | None, *, new_story: bool) -> Explanation:
@@ -1028,7 +1079,7 @@ class OnlineClusterer:
             if len(story.items) > self.settings.split_max_members:
                 story.items = None  # large stories are settled; stop paying for split checks
                 story.item_weights = []
-        self._shift(story, item, weights, 1.0)
+        self._add_sums(story, item, weights)
         if item.time is not None:
             story.first_time = item.time if story.first_time is None else min(story.first_time, item.time)
             story.last_time = item.time if story.last_time is None else max(story.last_time, item.time)
@@ -1036,25 +1087,22 @@ class OnlineClusterer:
         if refresh:
             self._refresh(story)
 
-    def _shift(self, story: _Story, item: ClusterItem, weights: dict[str, float], sign: float) -> None:
-        """Add (sign 1) or take out (sign -1) an item's share of the story's sums and counts.
+    def _add_sums(self, story: _Story, item: ClusterItem, weights: dict[str, float]) -> None:
+        """Add an item's share to the story's sums and counts.
 
-        The raw term sums serve only centroid linkage; average linkage scores on ``unit_terms``
-        alone, so it does not keep them.
+        Sums are only ever added to: a story that loses a member is rebuilt from the rest
+        (``_rebuild``), and a member is scored without its share by ``_score(member=True)``. The raw
+        term sums serve only centroid linkage; average linkage scores on ``unit_terms`` alone, so it
+        does not keep them.
         """
-        story.vec_sum += sign * item.vector
-        sums_deltas: list[tuple[dict[str, float], Iterable[tuple[str, float]]]] = [
-            (story.unit_terms, weights.items())
-        ]
+        story.vec_sum += item.vector
+        unit = story.unit_terms
+        for t, w in weights.items():
+            unit[t] = unit.get(t, 0.0) + w
         if self.settings.linkage == "centroid":
-            sums_deltas.append((story.terms, [(t, 1.0 + math.log(c)) for t, c in item.terms]))
-        for sums, deltas in sums_deltas:
-            for t, w in deltas:
-                value = sums.get(t, 0.0) + sign * w
-                if sign < 0 and abs(value) < 1e-9:
-                    sums.pop(t, None)
-                else:
-                    sums[t] = value
+            raw = story.terms
+            for t, c in item.terms:
+                raw[t] = raw.get(t, 0.0) + 1.0 + math.log(c)
         for bag, values in (
             (story.entities, item.entities),
             (story.numbers, item.numbers),
@@ -1062,11 +1110,7 @@ class OnlineClusterer:
             (story.head_people, item.head_people),
         ):
             for v in values:
-                count = bag.get(v, 0) + int(sign)
-                if count > 0:
-                    bag[v] = count
-                else:
-                    bag.pop(v, None)
+                bag[v] = bag.get(v, 0) + 1
 
     def _refresh(self, story: _Story) -> None:
         """Recompute the story's term norm and re-index its centroid when it has drifted."""

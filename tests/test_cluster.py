@@ -16,6 +16,7 @@ from storydesk.cluster import (
     ClusterItem,
     ExactIndex,
     OnlineClusterer,
+    _weight_pairs,
     arrival_order,
     cluster_items,
     item_terms,
@@ -445,6 +446,125 @@ def test_cluster_consolidation_moves_an_article_to_the_event_that_formed_later(r
     else:
         assert final["x"] == first
     assert merges == []
+
+
+def _member_items() -> list[ClusterItem]:
+    """Four articles of one story whose names, numbers, years and headline people overlap in part."""
+    base = _basis(0) * 3
+    specs = [
+        ("m0", "troops reservists mobilised border", ("dushanbe", "rahmon"), ("20,000",), ("2021",), ("rahmon",)),
+        ("m1", "reservists border drills tajikistan", ("rahmon",), ("20,000", "230"), ("2021",), ("mirzo",)),
+        ("m2", "tajikistan border troops drills", ("dushanbe", "taliban"), ("230",), ("2020",), ("mirzo",)),
+        ("m3", "reservists troops taliban border", ("taliban", "rahmon"), ("20,000",), ("2021", "2001"), ("rahmon",)),
+    ]  # fmt: skip
+    rng = np.random.default_rng(3)
+    return [
+        dataclasses.replace(
+            _item(
+                aid,
+                base + rng.normal(0, 0.4, DIM),
+                text,
+                time=float(k),
+                entities=ents,
+                years=years,
+                people=people,
+            ),
+            numbers=numbers,
+        )
+        for k, (aid, text, ents, numbers, years, people) in enumerate(specs)
+    ]
+
+
+@pytest.mark.parametrize("linkage", ["average", "centroid"])
+@pytest.mark.parametrize("member", range(4))
+def test_cluster_member_scored_without_itself_matches_the_story_of_the_others(
+    linkage: str, member: int
+) -> None:
+    """Consolidation scores an article against its own story as if it had never joined: every part of
+    that score equals its score against a story made of the other members, and the story is not touched."""
+    config = ClusterSettings(linkage=linkage, threshold=-10.0, split=False, merge_threshold=50.0)
+    items = _member_items()
+    whole = OnlineClusterer(config)
+    for it in items:
+        whole.add(it)
+    (story,) = whole._stories.values()
+    kept = story.items[member]
+    weights = dict(_weight_pairs(kept, story.item_weights[member]))
+    sums = (story.vec_sum.copy(), dict(story.unit_terms), dict(story.terms), dict(story.entities))
+    left_out = whole._score(kept, story, weights, whole._entity_idfs(kept), member=True)
+    assert np.array_equal(sums[0], story.vec_sum)
+    assert sums[1:] == (story.unit_terms, story.terms, story.entities)
+    others = OnlineClusterer(config)
+    for it in items:
+        if it.id != kept.id:
+            others.add(it)
+    (rest,) = others._stories.values()
+    against = others._score(kept, rest, weights, others._entity_idfs(kept))
+    assert left_out.parts == pytest.approx(against.parts, abs=1e-5)
+    assert left_out.score == pytest.approx(against.score, abs=1e-5)
+    assert left_out.shared_entities == against.shared_entities
+    assert left_out.shared_numbers == against.shared_numbers
+    # Without its own mentions, each member's headline person is named by one other member only,
+    # the other person by two: a conflict it does not have with itself counted. m2 alone says 2020.
+    assert left_out.parts[4:] == (float(member == 2), 1.0)
+
+
+def _held_then_freed() -> list[ClusterItem]:
+    """Story A, then the first articles of events B (p) and C (q), which join A online, then B and C.
+
+    p and q share a direction of their own: while q is in A it holds p there. Consolidation's first
+    round leaves p (A without p, q included, still fits it best) and moves q to C; only a second
+    look at p, now that A has changed, moves it to B.
+    """
+
+    def vec(*xyzw: float) -> np.ndarray:
+        return np.array([*xyzw, *[0.0] * (DIM - 4)], dtype=np.float32)
+
+    items = [_item(f"a{k}", _basis(0) + 0.01 * k * _basis(5), time=0.1 * k) for k in range(4)]
+    items.append(_item("p", vec(0.5, 0.52, 0.0, 0.7), time=0.5))
+    items.append(_item("q", vec(0.5, 0.0, 0.6, 0.62), time=0.6))
+    items += [_item(f"b{k}", _basis(1) + 0.01 * k * _basis(6), time=0.7 + 0.01 * k) for k in range(4)]
+    items += [_item(f"c{k}", _basis(2) + 0.01 * k * _basis(7), time=0.8 + 0.01 * k) for k in range(4)]
+    return items
+
+
+def _count_scores(clusterer: OnlineClusterer) -> list[int]:
+    """Make the clusterer count the scores it computes, in the returned one-element list."""
+    calls = [0]
+    score = clusterer._score
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls[0] += 1
+        return score(*args, **kwargs)
+
+    clusterer._score = counted  # type: ignore[method-assign]
+    return calls
+
+
+def test_cluster_consolidation_reuses_scores_without_changing_a_decision() -> None:
+    """A later round keeps an article's scores for the stories no move has touched since its last
+    look, and rescores the rest: fewer scores are computed, and every move and placement is what
+    scoring everything afresh gives, including a move that only a changed story allows."""
+
+    class Afresh(OnlineClusterer):
+        def _reconsider(self, item, story, known):  # type: ignore[no-untyped-def]
+            return super()._reconsider(item, story, {})
+
+    config = _embedding_only(merge_threshold=5.0, split=False, consolidate_rounds=4, threshold=0.45)
+    runs = []
+    for kind in (OnlineClusterer, Afresh):
+        clusterer = kind(config)
+        for it in _held_then_freed():
+            clusterer.add(it)
+        assert clusterer.story_of("p") == clusterer.story_of("q") == clusterer.story_of("a0")
+        calls = _count_scores(clusterer)
+        moves = clusterer.consolidate()
+        runs.append(([(m.article, m.to_story) for m, _ in moves], clusterer.placements(), calls[0]))
+    (moves, placed, calls), (fresh_moves, fresh_placed, fresh_calls) = runs
+    # q moved in the first round; p, which came before q, could only move in the second.
+    assert moves == [("q", story_id_for("c0")), ("p", story_id_for("b0"))]
+    assert moves == fresh_moves and placed == fresh_placed
+    assert calls < fresh_calls
 
 
 def test_cluster_consolidation_of_a_singleton_is_recorded_as_a_merge() -> None:
