@@ -726,7 +726,8 @@ class OnlineClusterer:
         One online pass commits each article on what its story held when it arrived: an early article
         of a second event can found or join the wrong story before that event's own articles exist.
         Each round revisits the articles in arrival order: the article is taken out of its story,
-        scored against its candidates exactly as ``add`` scores a new one, and moved when another
+        scored against its candidates exactly as ``add`` scores a new one (its own story counting as
+        an active candidate: one that takes it spares the dormant search), and moved when another
         story both passes the join threshold and beats its own story by ``move_margin``. A story left
         empty is absorbed by the one its last article moved to (recorded as a merge). Large stories
         (past ``split_max_members``) and dormant ones (idle for ``window_days`` before the newest
@@ -798,7 +799,8 @@ class OnlineClusterer:
             own = None
             if len(story.members) > 1:  # its own story's score without it
                 own = self._score(item, story, weights, self._entity_idfs(item), member=True)
-        scored = self._ranked(item, weights, leave_out=story, known=known)
+        held = own is not None and own.score >= self._needed(own, item)  # an active story that takes it
+        scored = self._ranked(item, weights, leave_out=story, known=known, held=held)
         scores: dict[str, _Scored | None] = {story.id: own, **{x.story.id: x for x in scored}}
         best = scored[0] if scored else None
         own_score = own.score if own is not None else -math.inf
@@ -845,14 +847,17 @@ class OnlineClusterer:
         weights: dict[str, float],
         leave_out: _Story | None = None,
         known: Mapping[str, _Scored | None] | None = None,
+        held: bool = False,
     ) -> list[_Scored]:
         """Candidate stories scored for ``item``, best first (ties: the older story).
 
         The active stories come first; for a dated article the dormant index is searched only when
         none of them passes the join threshold, so an article that continues a running story pays
-        one search of a window-sized index however many stories have gone dormant. A dormant story
-        still needs ``reopen_margin`` more than the threshold to take it. An undated article has no
-        place on the timeline: every story is open to it, so both indexes are searched.
+        one search of a window-sized index however many stories have gone dormant. ``held``: the
+        article's own story (left out of the ranking) is active and takes it, which spares the
+        dormant search the same way. A dormant story still needs ``reopen_margin`` more than the
+        threshold to take it. An undated article has no place on the timeline: every story is open
+        to it, so both indexes are searched.
         """
 
         entity_idf = self._entity_idfs(item)
@@ -869,7 +874,8 @@ class OnlineClusterer:
             return (-x.score, self._order[x.story.id])
 
         scored = sorted(rank(self._candidates(item)), key=order)
-        if item.time is None or not scored or scored[0].score < self._needed(scored[0], item):
+        passed = held or (bool(scored) and scored[0].score >= self._needed(scored[0], item))
+        if item.time is None or not passed:
             more = rank(self._candidates(item, dormant=True))
             if more:
                 self.dormant_searches += 1

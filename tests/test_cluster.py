@@ -567,6 +567,23 @@ def test_cluster_consolidation_reuses_scores_without_changing_a_decision() -> No
     assert calls < fresh_calls
 
 
+def test_cluster_consolidation_leaves_the_dormant_index_alone_for_articles_their_story_holds() -> None:
+    """As in ``add``, a running story that takes a dated article spares it the dormant search: a
+    second look does not pull it into a story that went quiet a month before, however well it fits."""
+    config = _embedding_only(reopen_margin=0.3, merge_threshold=5.0, split=False, window_days=7.0)
+    clusterer = OnlineClusterer(config)
+    for k in range(3):  # D: a month old, dormant by the time the others come
+        clusterer.add(_item(f"d{k}", _basis(0) + 0.01 * k * _basis(3), time=0.0))
+    for k in range(3):  # S: cosine 0.6 with D; x fits S (0.75) less than D (0.98), even past the margin
+        clusterer.add(_item(f"s{k}", 0.6 * _basis(0) + 0.8 * _basis(1) + 0.01 * k * _basis(4), time=30.0))
+    clusterer.add(_item("x", 0.98 * _basis(0) + 0.2 * _basis(1), time=30.5))
+    assert clusterer.story_of("x") == story_id_for("s0") != story_id_for("d0")
+    searched = clusterer.dormant_searches
+    assert clusterer.consolidate() == []
+    assert clusterer.dormant_searches == searched
+    assert clusterer.story_of("x") == story_id_for("s0")
+
+
 def test_cluster_consolidation_of_a_singleton_is_recorded_as_a_merge() -> None:
     config = _embedding_only(merge_threshold=5.0, split=False)
     clusterer = OnlineClusterer(config)
