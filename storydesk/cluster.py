@@ -743,9 +743,10 @@ class OnlineClusterer:
         out: list[tuple[StoryMove, Explanation]] = []
         looked: dict[str, tuple[int, dict[str, _Scored | None]]] = {}  # article -> (step, its scores then)
         touched: dict[str, int] = {}  # story -> the step that last moved an article in or out of it
-        changed: set[str] = set()
+        changed: set[str] = set()  # the stories the round before touched
         step = 0
         for round_ in range(s.consolidate_rounds if rounds is None else rounds):
+            start = step
             pending = [
                 it
                 for story in self._stories.values()
@@ -754,7 +755,6 @@ class OnlineClusterer:
                 if round_ == 0 or not changed.isdisjoint(looked[it.id][1] if it.id in looked else (story.id,))
             ]
             pending.sort(key=lambda it: self._arrival[it.id])
-            changed = set()
             for item in pending:
                 step += 1
                 at, before = looked.get(item.id, (step, {}))
@@ -764,8 +764,8 @@ class OnlineClusterer:
                 if found is not None:
                     out.append(found)
                     move = found[0]
-                    changed.update((move.from_story, move.to_story))
                     touched[move.from_story] = touched[move.to_story] = step
+            changed = {sid for sid, at in touched.items() if at > start}
             if not changed:
                 break
         return out
@@ -957,7 +957,7 @@ class OnlineClusterer:
         scored against the story without it (its share taken out of the sums and counts here, not
         by changing the story)."""
         s = self.settings
-        out = 1 if member else 0
+        out = int(member)  # the item's own share of the story's counts
         size = len(story.members) - out
         shared = tuple(e for e in item.entities if story.entities.get(e, 0) > out)
         ent = 0.0
@@ -991,7 +991,7 @@ class OnlineClusterer:
             if gap < 0 and story.first_time is not None:
                 gap = min(0.0, item.time - story.first_time)
         dormant = gap is not None and abs(gap) > s.window_days
-        person_conflict = self._person_conflict(item, story, size, out)
+        person_conflict = self._person_conflict(item, story, member=member)
         score = (
             s.w_embedding * emb
             + s.w_lexical * lex
@@ -1036,18 +1036,18 @@ class OnlineClusterer:
         return dataclasses.replace(item, terms=tuple([pairs.setdefault(p, p) for p in item.terms]))
 
     @staticmethod
-    def _person_conflict(item: ClusterItem, story: _Story, size: int, out: int) -> float:
+    def _person_conflict(item: ClusterItem, story: _Story, *, member: bool = False) -> float:
         """1.0 when the article's title names people and none of those the story's titles keep naming.
 
         Two arrests of the same kind share every word but the suspect's name: a headline about
         another protagonist is the clearest sign of a sibling event. The story's protagonists are the
-        people named in the titles of at least half of its ``size`` members (and at least two), the
-        item's own mentions (``out``: 1 when it is a member) not counted.
+        people named in the titles of at least half of its members (and at least two); a ``member``
+        is judged against the others, its own mentions not counted.
         """
         if not item.head_people or not story.head_people:
             return 0.0
-        need = max(2.0, size / 2)
-        mine = set(item.head_people) if out else set()
+        need = max(2.0, (len(story.members) - member) / 2)
+        mine = set(item.head_people) if member else set()
         core = {p for p, n in story.head_people.items() if n - (p in mine) >= need}
         return 1.0 if core and core.isdisjoint(item.head_people) else 0.0
 
