@@ -736,7 +736,8 @@ class OnlineClusterer:
         is what it was, so the decision is too (unless a changed story's new centroid now enters
         their nearest candidates, which this skips). An article revisited keeps the scores of the
         stories no move has touched since its last look: a score is a function of the article and the
-        story's sums, which only a move changes. Deterministic, like ``add``.
+        story's sums, which only a move changes. Then, with ``reunite``, two stories that would not
+        be split were they one are merged (``_reunite``). Deterministic, like ``add``.
         Returns each move with the explanation of the article's new place.
         """
         s = self.settings
@@ -768,7 +769,99 @@ class OnlineClusterer:
             changed = {sid for sid, at in touched.items() if at > start}
             if not changed:
                 break
+        if s.reunite:
+            self._reunite()
         return out
+
+    def _reunite(self) -> None:
+        """Merge two stories that, were they one, would not be split: the pieces of one event.
+
+        A split, or two early articles that founded stories of their own, can leave one event in two
+        stories whose every article fits its own piece best, so no move joins them. Two small active
+        stories (each with ``split_min`` articles or more, together at most ``split_max_members``)
+        are one story when the mean score between their articles passes the join threshold and is
+        at least ``split_ratio`` times the lower mean within either: the split test, passed. Stories
+        are taken oldest first, each against its nearest stories in the active index; the larger
+        keeps its id, and the merge is recorded at the newest article of the two. The mean between
+        is first bounded from above with the stories' sums (``_between_bound``): few pairs need
+        their articles scored pair by pair.
+        """
+        s = self.settings
+        within: dict[str, float] = {}  # story -> mean score within, while it is unchanged
+        profiles: dict[str, dict[str, float]] = {}
+
+        def small(story: _Story) -> bool:
+            return story.items is not None and len(story.members) >= s.split_min and not self._idle_at(story)
+
+        def within_of(story: _Story) -> float:
+            if story.id not in within:
+                assert story.items is not None
+                sims = self._pair_matrix(story.items, story.item_weights)
+                n = len(story.items)
+                within[story.id] = float((sims.sum() - np.trace(sims)) / (n * (n - 1)))
+            return within[story.id]
+
+        for story in sorted(self._stories.values(), key=lambda x: self._order[x.id]):
+            if story.id not in self._stories or not small(story) or self._index is None:
+                continue
+            for key in self._index.search(story.centroid(), s.candidates):
+                other = self._by_key.get(key)
+                if other is None or other is story or not small(other):
+                    continue
+                assert story.items is not None and other.items is not None
+                if len(story.items) + len(other.items) > s.split_max_members:
+                    continue
+                bound = self._between_bound(story, other, profiles)
+                if bound < s.threshold:
+                    continue
+                need = max(s.threshold, s.split_ratio * min(within_of(story), within_of(other)))
+                if bound < need:
+                    continue
+                sims = self._pair_matrix(story.items + other.items, story.item_weights + other.item_weights)
+                between = float(sims[: len(story.items), len(story.items) :].mean())
+                if between >= need:
+                    last = max(story.members + other.members, key=lambda a: self._arrival[a])
+                    story = self._merge(story, other, last, between)
+                    for sid in (story.id, other.id):
+                        within.pop(sid, None)
+                        profiles.pop(sid, None)
+                    if not small(story):
+                        break
+
+    def _between_bound(self, a: _Story, b: _Story, profiles: dict[str, dict[str, float]]) -> float:
+        """An upper bound of the mean pairwise score between two stories' articles, from their sums.
+
+        The embedding and lexical means are exact (dot products of the sums); so is the entity
+        share, through each story's profile (entity -> the sum over its articles naming it of the
+        entity's idf over the article's total); the numbers term is bounded by half the mean number
+        shared, and the year and person penalties, which only lower a score, are left out.
+        """
+        s = self.settings
+        pairs = len(a.members) * len(b.members)
+        for story in (a, b):
+            if story.id not in profiles:
+                profile: dict[str, float] = {}
+                assert story.items is not None
+                for it in story.items:
+                    idf = self._entity_idfs(it)
+                    total = sum(idf.values())
+                    for e, w in idf.items():
+                        profile[e] = profile.get(e, 0.0) + w / total
+                profiles[story.id] = profile
+        emb = float(np.dot(a.vec_sum, b.vec_sum)) / pairs
+        small_, large = sorted((a.unit_terms, b.unit_terms), key=len)
+        lex = sum([w * large[t] for t, w in small_.items() if t in large]) / pairs
+        ent = sum(
+            sum([w * y.entities.get(e, 0) for e, w in profiles[x.id].items()]) for x, y in ((a, b), (b, a))
+        ) / (2 * pairs)
+        numbers = sum([n * b.numbers.get(v, 0) for v, n in a.numbers.items()]) / (2 * pairs)
+        return (
+            s.w_embedding * emb
+            + s.w_lexical * lex
+            + s.w_entities * ent
+            + s.w_numbers * min(1.0, numbers)
+            + 1e-6
+        )
 
     def settle(self) -> dict[str, Explanation]:
         """Consolidate (see ``consolidate``); the moved articles with the explanation of their new place."""

@@ -132,6 +132,9 @@ class ClusterSettings:
         2,
         "Rounds of a second look at the end of a batch: each article of a small story moves to a better-fitting one (0: off).",
     )
+    reunite: bool = setting(
+        True, "After consolidating, merge two small stories that would not be split were they one."
+    )
     move_margin: float = setting(
         0.0, "How much better another story must score than the article's own for consolidation to move it."
     )

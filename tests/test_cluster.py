@@ -608,3 +608,98 @@ def test_cluster_consolidation_leaves_settled_stories_alone() -> None:
     items += [_item(f"b{i}", _basis(1) + 0.01 * i * _basis(4), time=30.0 + i) for i in range(3)]
     final, _, _ = cluster_items(items, config)
     assert final["x"] == final["a0"] != final["b0"]
+
+
+def _pieces(split_ratio: float = 0.8, reunite: bool = True, years: bool = False) -> OnlineClusterer:
+    """One event in two stories: b0 comes first, too far from the a-story (cosine 0.64, below the
+    0.7 threshold) to join it; b1..b3 (cosine 0.87 with every a, 0.94 with b0) then fit b0 best.
+    ``years``: the a-articles name 2008, the b-articles 2013, at a penalty of 0.2."""
+    config = _embedding_only(threshold=0.7, merge_threshold=5.0, split=False, split_ratio=split_ratio)
+    config = dataclasses.replace(config, reunite=reunite, year_penalty=0.2 if years else 0.0)
+    clusterer = OnlineClusterer(config)
+
+    def at(degrees: float, nudge: int = 0) -> np.ndarray:
+        rad = np.radians(degrees)
+        return np.cos(rad) * _basis(0) + np.sin(rad) * _basis(1) + 0.001 * nudge * _basis(5)
+
+    a_years, b_years = (("2008",), ("2013",)) if years else ((), ())
+    for i in range(3):
+        clusterer.add(_item(f"a{i}", at(0.0, i), years=a_years))
+    clusterer.add(_item("b0", at(50.0), years=b_years))
+    for i in (1, 2, 3):
+        clusterer.add(_item(f"b{i}", at(30.0, i), years=b_years))
+    assert clusterer.story_of("b0") == clusterer.story_of("b3") != clusterer.story_of("a0")
+    return clusterer
+
+
+@pytest.mark.parametrize(
+    ("split_ratio", "reunite", "years", "one"),
+    [
+        (0.8, True, False, True),
+        (0.8, False, False, False),
+        (0.9, True, False, False),
+        (0.8, True, True, False),
+    ],
+)
+def test_cluster_consolidation_reunites_two_pieces_of_one_event(
+    split_ratio: float, reunite: bool, years: bool, one: bool
+) -> None:
+    """Between the pieces the mean cosine is 0.81 (above the threshold); within, 1.0 and 0.97. As one
+    story they would not split at a ratio of 0.8 (0.81 >= 0.78), so they become one; at 0.9 they
+    would, and stay apart. With conflicting years the mean score between (0.61) fails the threshold,
+    though the bound from the sums, which leaves penalties out, passes it."""
+    clusterer = _pieces(split_ratio, reunite, years)
+    assert clusterer.consolidate() == []  # no single article fits the other piece better
+    if one:
+        assert clusterer.story_of("a0") == clusterer.story_of("b0") == story_id_for("b0")  # the larger's id
+        (merge,) = clusterer.merges
+        assert (merge.kept, merge.absorbed, merge.at_article) == (
+            story_id_for("b0"),
+            story_id_for("a0"),
+            "b3",
+        )
+        assert merge.score == pytest.approx(0.81, abs=0.01)
+    else:
+        assert clusterer.story_of("a0") != clusterer.story_of("b0")
+        assert clusterer.merges == []
+
+
+def test_cluster_between_bound_is_exact_but_for_numbers_and_penalties() -> None:
+    """The bound from the stories' sums never falls below the mean pairwise score; without numbers,
+    years and headline people it is that mean."""
+    clusterer = OnlineClusterer(ClusterSettings(split=False))
+    items = _member_items()
+    rng = np.random.default_rng(5)
+    others = [
+        dataclasses.replace(
+            _item(f"o{k}", _basis(0) * 3 + rng.normal(0, 0.6, DIM), text, entities=ents, years=("2021",)),
+            numbers=numbers,
+        )
+        for k, (text, ents, numbers) in enumerate(
+            [
+                ("reservists border taliban", ("taliban", "kabul"), ("20,000",)),
+                ("tajikistan troops kabul", ("dushanbe",), ("230", "20,000")),
+                ("mobilised troops", (), ("5",)),
+            ]
+        )
+    ]
+
+    def story_of(group: list[ClusterItem]):  # type: ignore[no-untyped-def]
+        story = clusterer._found(group[0])
+        for it in group:
+            clusterer._join(story, it, clusterer._weights(it), refresh=False)
+            clusterer._learn(it)
+        return story
+
+    def exact(a, b) -> float:  # type: ignore[no-untyped-def]
+        sims = clusterer._pair_matrix(a.items + b.items, a.item_weights + b.item_weights)
+        return float(sims[: len(a.items), len(a.items) :].mean())
+
+    plain = [dataclasses.replace(it, id=f"p{it.id}", numbers=(), years=(), head_people=()) for it in items]
+    plain_others = [dataclasses.replace(it, id=f"p{it.id}", numbers=(), years=()) for it in others]
+    a, b, pa, pb = (story_of(g) for g in (items, others, plain, plain_others))
+    for x, y in ((a, b), (b, a)):
+        assert clusterer._between_bound(x, y, {}) >= exact(x, y)
+    assert clusterer._between_bound(a, b, {}) > exact(a, b) + 0.05  # a year conflict and numbers
+    assert clusterer._between_bound(pa, pb, {}) == pytest.approx(exact(pa, pb), abs=1e-5)
+    assert clusterer._between_bound(pb, pa, {}) == pytest.approx(exact(pa, pb), abs=1e-5)
