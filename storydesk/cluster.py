@@ -558,6 +558,12 @@ def _split_due(size: int, smallest: int) -> bool:
     return size >= smallest and size % 2 == 0
 
 
+def _mean_within(sims: np.ndarray) -> float:
+    """The mean pairwise score of a group (two members or more), its diagonal left out."""
+    n = len(sims)
+    return float((sims.sum() - np.trace(sims)) / (n * (n - 1)))
+
+
 def _bipartition(sims: np.ndarray, min_size: int) -> tuple[np.ndarray, float, float] | None:
     """The founder's group vs the rest: 2-seed average-link reassignment, deterministic.
 
@@ -585,12 +591,7 @@ def _bipartition(sims: np.ndarray, min_size: int) -> tuple[np.ndarray, float, fl
         na, nb = int(group.sum()), int((~group).sum())
         if na < min_size or nb < min_size:
             continue
-        wa = sims[np.ix_(group, group)]
-        wb = sims[np.ix_(~group, ~group)]
-        within = min(
-            (wa.sum() - np.trace(wa)) / (na * (na - 1)),
-            (wb.sum() - np.trace(wb)) / (nb * (nb - 1)),
-        )
+        within = min(_mean_within(sims[np.ix_(group, group)]), _mean_within(sims[np.ix_(~group, ~group)]))
         between = float(sims[np.ix_(group, ~group)].mean())
         if within <= 0:
             continue
@@ -796,9 +797,7 @@ class OnlineClusterer:
         def within_of(story: _Story) -> float:
             if story.id not in within:
                 assert story.items is not None
-                sims = self._pair_matrix(story.items, story.item_weights)
-                n = len(story.items)
-                within[story.id] = float((sims.sum() - np.trace(sims)) / (n * (n - 1)))
+                within[story.id] = _mean_within(self._pair_matrix(story.items, story.item_weights))
             return within[story.id]
 
         for story in sorted(self._stories.values(), key=lambda x: self._order[x.id]):
