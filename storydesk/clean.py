@@ -102,8 +102,6 @@ def parse_published(value: str | None) -> tuple[dt.date | None, dt.datetime | No
     if not text:
         return None, None
     stamp: dt.datetime | None = None
-    if re.fullmatch(r"\d{4}", text):  # a bare year is no date (dateutil would add today's month and day)
-        return None, None
     if re.fullmatch(r"\d{9,13}(\.\d+)?", text):  # a Unix timestamp: seconds, or milliseconds past 12 digits
         seconds = float(text) / (1000.0 if len(text.split(".")[0]) > 11 else 1.0)
         stamp = dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
@@ -131,12 +129,28 @@ def _parse_loose(text: str) -> dt.datetime | None:
         pass
     if not _YEAR.search(text) or len(text) > 64:
         return None
+    return stated_datetime(text)
+
+
+def stated_datetime(text: str, *, fuzzy: bool = False, ignoretz: bool = False) -> dt.datetime | None:
+    """A free-text date via dateutil, only when the text states its year, month and day.
+
+    dateutil fills what a text leaves out from a default: from today, "March 2014" would take
+    today's day; from any fixed default, "Nov 11" would take that default's year, and a fuzzy parse
+    of "She was 91." would give 1 January 1991. Parsing with two defaults that differ in all three
+    tells a stated part (the same in both) from a filled one: a date is returned only when no part
+    was filled. ``fuzzy`` skips words that are not part of a date.
+    """
     from dateutil import parser as date_parser
 
-    try:
-        return date_parser.parse(text)
-    except (ValueError, OverflowError, TypeError):
-        return None
+    found = []
+    for default in (dt.datetime(2000, 1, 1), dt.datetime(2001, 2, 2)):
+        try:
+            found.append(date_parser.parse(text, default=default, fuzzy=fuzzy, ignoretz=ignoretz))
+        except (ValueError, OverflowError, TypeError):
+            return None
+    first, second = found
+    return first if first.date() == second.date() else None
 
 
 def clean(doc: RawDocument, settings: CleanSettings) -> Article | Rejection:

@@ -168,6 +168,8 @@ def test_clean_outlet_falls_back_to_domain() -> None:
         ("1625479200", dt.date(2021, 7, 5), True),  # Unix seconds (UTC)
         ("1625479200000", dt.date(2021, 7, 5), True),  # Unix milliseconds, as news-aggregator dumps give
         ("2021", None, False),  # a bare year is no publication date
+        ("July 2021", None, False),  # nor a month: dateutil would take today's day
+        ("5 July 2021", dt.date(2021, 7, 5), True),
         (None, None, False),
     ],
 )

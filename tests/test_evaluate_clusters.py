@@ -182,6 +182,29 @@ def test_evaluate_clusters_report_prints_scores_and_settings() -> None:
     assert "cluster.threshold = 0.42" in text and "B3 P 0.500" in text
 
 
+@pytest.mark.parametrize(
+    ("date_publish", "published"),
+    [
+        ("Last updated on : March 3, 2012 10 : 04 IST", "2012-03-03"),
+        ("PUBLISHED FRIDAY, MAY 3, 2013 AT 10 : 46 AM", "2013-05-03"),
+        ("Friday, Sep 7, 2012 | Updated 8 : 52 PM EDT", "2012-09-07"),
+        ("Chennai, Dec 3 -", None),  # no year: not 3 December of some default year
+        ("He was 47.", None),  # a line of article text, not 1 January 1947
+        ("Knicks win again in 2012", None),  # a year alone is no date
+        ("Updated 9 : 06 AM", None),
+        ("", None),
+    ],
+)
+def test_evaluate_clusters_ecbplus_dates_are_only_the_ones_stated(
+    date_publish: str, published: str | None, tmp_path: Path
+) -> None:
+    src = tmp_path / "ecb.jsonl"
+    doc = {"doc_id": "1_1ecb", "title": "T.", "text": "x", "subtopic": "1_ecb", "split": "dev"}
+    src.write_text(json.dumps({**doc, "date_publish": date_publish}) + "\n", encoding="utf-8")
+    (record,) = ecbplus_records(src)
+    assert record["published"] == published
+
+
 @pytest.mark.data
 def test_evaluate_clusters_ecbplus_conversion(shared_data: Path, tmp_path: Path) -> None:
     src = shared_data / "ecbplus" / "ecbplus_train_dev.jsonl"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from storydesk.clean import first_sentence
+from storydesk.clean import first_sentence, stated_datetime
 from storydesk.config import ClusterSettings, ModelSettings
 from storydesk.errors import InputError
 from storydesk.ingest import load_jsonl
@@ -106,20 +106,19 @@ def load_gold_jsonl(path: str | Path, label: str = "gold") -> list[dict[str, Any
 
 
 def _parse_published(raw: Any) -> str | None:
-    """An ISO date from a free-text date (ECB+ stores them as written on the page), else None."""
+    """An ISO date from a free-text date (ECB+ stores them as written on the page), else None.
+
+    Only a date that states its year, month and day counts: ECB+'s field also holds "Mumbai, Nov
+    11 -" and lines of article text ("She was 91."), which a parse filling the gaps would misdate.
+    """
     if not raw or not isinstance(raw, str):
         return None
-    from dateutil import parser
-
     text = raw.replace(" : ", ":").replace(" / ", "/")
     for marker in ("Originally published", "PUBLISHED", "Published", "First Published", "Posted on"):
         if marker in text:
             text = text.split(marker, 1)[1]
-    try:
-        when = parser.parse(text, fuzzy=True, ignoretz=True, default=dt.datetime(2000, 1, 1))
-    except (ValueError, OverflowError):
-        return None
-    return when.date().isoformat() if 1990 <= when.year <= 2030 else None
+    when = stated_datetime(text, fuzzy=True, ignoretz=True)
+    return when.date().isoformat() if when is not None and 1990 <= when.year <= 2030 else None
 
 
 def ecbplus_records(path: str | Path, split: str | None = None) -> list[dict[str, Any]]:
