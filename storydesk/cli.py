@@ -360,6 +360,13 @@ def eval_clusters(
             "--headlines", help="Keep only each article's title (and time): a headline-only stream."
         ),
     ] = False,
+    errors: Annotated[
+        bool,
+        typer.Option(
+            "--errors", help="Also list the stories that mix gold stories and the gold stories split up."
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Cluster a labelled JSONL and print B-cubed P/R/F1, pairwise F1 and story counts."""
     from storydesk.evaluate import clusters as ev
@@ -375,9 +382,12 @@ def eval_clusters(
         if headlines:
             records = ev.headlines_only(records)
         report = ev.evaluate_clusters(
-            records, assign, settings.cluster, baseline=baseline, reference=reference
+            records, assign, settings.cluster, baseline=baseline, reference=reference, errors=errors
         )
-    out.print(report.format())
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        out.print(report.format(), markup=False)
 
 
 @eval_app.command("quotes")
@@ -392,7 +402,7 @@ def eval_quotes(
     settings = state.settings()
     with _errors():
         report = ev.evaluate_quotes(data_dir, Extractor(settings.extract, settings.models), limit=limit)
-    out.print(report.format())
+    out.print(report.format(), markup=False)
 
 
 @eval_app.command("wire")
@@ -405,7 +415,7 @@ def eval_wire(
 
     with _errors():
         report = ev.evaluate_wire(metadata, text_dir)
-    out.print(report.format())
+    out.print(report.format(), markup=False)
 
 
 @eval_app.command("html")
@@ -418,7 +428,7 @@ def eval_html(
 
     with _errors():
         report = ev.evaluate_html(data_dir, limit=limit)
-    out.print(report.format())
+    out.print(report.format(), markup=False)
 
 
 def main() -> None:

@@ -108,6 +108,25 @@ def test_cli_cluster_writes_one_line_per_input_in_order(tmp_path: Path) -> None:
     assert [json.loads(x) for x in out.splitlines()] == lines
 
 
+def test_cli_eval_clusters_errors_print_titles_verbatim(tmp_path: Path) -> None:
+    records = [  # an exact copy labelled as another story: the clusterer must put it with its original
+        {"id": "a", "title": "Quake hits [red]Chile[/red]", "text": QUAKE, "story": "quake"},
+        {"id": "b", "title": "Quake hits [red]Chile[/red]", "text": QUAKE, "story": "other"},
+        {"id": "c", "title": "Bavaria floods", "text": FLOOD, "story": "flood"},
+    ]
+    src = tmp_path / "gold.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    code, out, err = _invoke("eval", "clusters", str(src), "--label", "story", "--errors")
+    assert code == 0, err
+    assert "errors: 1 stories mix gold stories, 0 gold stories are split" in out
+    assert "'Quake hits [red]Chile[/red]'" in out  # markup in a title is text, not styling
+    code, out, err = _invoke("eval", "clusters", str(src), "--label", "story", "--errors", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["articles"] == 3 and report["gold_stories"] == 3 and report["system"]["stories"] == 2
+    assert [e["kind"] for e in report["errors"]] == ["merged"]
+
+
 def test_cli_cluster_reports_broken_line(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
     src.write_text('{"id": 1, "text": "fine text here with words"}\n{nope\n', encoding="utf-8")

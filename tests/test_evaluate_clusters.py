@@ -12,6 +12,7 @@ from storydesk.errors import InputError, MalformedInput
 from storydesk.evaluate.clusters import (
     baseline_assign,
     bcubed,
+    cluster_errors,
     convert_ecbplus,
     ecbplus_records,
     evaluate_clusters,
@@ -180,6 +181,47 @@ def test_evaluate_clusters_report_prints_scores_and_settings() -> None:
     text = report.format()
     assert report.system.bcubed[1] == 1.0 and report.system.predicted == 1 and report.gold_stories == 2
     assert "cluster.threshold = 0.42" in text and "B3 P 0.500" in text
+
+
+def test_evaluate_clusters_errors_list_mixed_stories_then_split_gold() -> None:
+    # gold: x = a b c, y = d e, z = f; predicted: 1 = a b d (mixes x and y), 2 = c, 3 = e f (mixes y and z)
+    pred = {"a": "1", "b": "1", "d": "1", "c": "2", "e": "3", "f": "3", "unlabelled": "1"}
+    gold = {"a": "x", "b": "x", "c": "x", "d": "y", "e": "y", "f": "z"}
+    titles = {"a": "A first", "d": "D first", "c": "C alone", "e": "E first", "f": "F"}
+    errors = cluster_errors(pred, gold, titles)
+    assert [(e.kind, e.key, e.size) for e in errors] == [
+        ("merged", "1", 3),  # largest mixed story first
+        ("merged", "3", 2),
+        ("split", "x", 3),  # then the split gold stories, largest first
+        ("split", "y", 2),
+    ]
+    assert errors[0].parts == (
+        ("x", 2, "A first"),
+        ("y", 1, "D first"),
+    )  # largest part first, its first title
+    assert errors[2].parts == (("1", 2, "A first"), ("2", 1, "C alone"))
+    assert errors[3].to_dict()["parts"][1] == {"label": "3", "articles": 1, "title": "E first"}
+    assert cluster_errors(gold, gold) == []
+
+
+def test_evaluate_clusters_report_lists_errors_only_when_asked() -> None:
+    records = [
+        {"id": "1", "title": "[bold]Quake[/bold] hits", "text": "t", "gold": "g"},
+        {"id": "2", "title": "Floods", "text": "t", "gold": "h"},
+    ]
+    one_story = lambda recs: {r["id"]: "s" for r in recs}  # noqa: E731
+    plain = evaluate_clusters(records, one_story, ClusterSettings(), baseline=False)
+    assert plain.errors is None and "errors:" not in plain.format()
+    report = evaluate_clusters(records, one_story, ClusterSettings(), baseline=False, errors=True)
+    text = report.format()
+    assert "errors: 1 stories mix gold stories, 0 gold stories are split" in text
+    assert "'[bold]Quake[/bold] hits'" in text  # the title as given, quoted
+    data = json.loads(json.dumps(report.to_dict()))
+    assert data["system"]["bcubed"]["recall"] == 1.0 and data["system"]["stories"] == 1
+    assert (
+        data["errors"][0]["key"] == "s"
+        and data["settings"]["cluster.threshold"] == ClusterSettings().threshold
+    )
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ clusterer is). ECB+ converts to the same record format: id, title, text, publish
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -17,7 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from storydesk.clean import first_sentence, stated_datetime
 from storydesk.config import ClusterSettings, ModelSettings
@@ -28,10 +29,12 @@ from storydesk.models import Article
 
 __all__ = [
     "BASELINE_DISTANCE",
+    "ClusterError",
     "ClusterReport",
     "Scores",
     "baseline_assign",
     "bcubed",
+    "cluster_errors",
     "convert_ecbplus",
     "ecbplus_records",
     "evaluate_clusters",
@@ -276,6 +279,16 @@ class Scores:
     predicted: int
     seconds: float
 
+    def to_dict(self) -> dict[str, Any]:
+        b, p = self.bcubed, self.pairwise
+        return {
+            "name": self.name,
+            "bcubed": {"precision": b[0], "recall": b[1], "f1": b[2]},
+            "pairwise": {"precision": p[0], "recall": p[1], "f1": p[2]},
+            "stories": self.predicted,
+            "seconds": round(self.seconds, 3),
+        }
+
     def row(self) -> str:
         b, p = self.bcubed, self.pairwise
         return (
@@ -295,9 +308,24 @@ class ClusterReport:
     settings: dict[str, Any] = field(default_factory=dict)
     reference: Scores | None = None
     reference_f1s: tuple[float, ...] = ()  # B-cubed F1 of every seed, the reported run is their median
+    errors: list[ClusterError] | None = None  # the system's errors, when asked for
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-able data (absent parts are None)."""
+        return {
+            "articles": self.records,
+            "gold_stories": self.gold_stories,
+            "system": self.system.to_dict(),
+            "baseline": None if self.baseline is None else self.baseline.to_dict(),
+            "reference": None if self.reference is None else self.reference.to_dict(),
+            "reference_f1s": list(self.reference_f1s),
+            "errors": None if self.errors is None else [e.to_dict() for e in self.errors],
+            "settings": {f"cluster.{k}": v for k, v in self.settings.items()},
+        }
 
     def format(self) -> str:
-        """A plain-text report: scores, story counts, then every cluster setting."""
+        """A plain-text report: scores, story counts, the errors when asked for, then every cluster
+        setting. Titles are quoted as the records give them: print it without markup."""
         lines = [f"{self.records} articles, {self.gold_stories} gold stories", self.system.row()]
         if self.baseline is not None:
             lines.append(self.baseline.row())
@@ -307,6 +335,8 @@ class ClusterReport:
             lines.append(
                 f"  (reference: told the gold story count; B3 F1 of seeds 0-{len(self.reference_f1s) - 1}: {seeds})"
             )
+        if self.errors is not None:
+            lines.extend(_format_errors(self.errors))
         lines.append("cluster settings:")
         lines.extend(f"  cluster.{k} = {v!r}" for k, v in self.settings.items())
         return "\n".join(lines)
@@ -324,11 +354,13 @@ def evaluate_clusters(
     *,
     baseline: bool = True,
     reference: bool = False,
+    errors: bool = False,
 ) -> ClusterReport:
     """Cluster the records with ``assign`` (default: featurize + online clusterer) and score them.
 
     ``baseline`` adds the TF-IDF + average-linkage baseline; ``reference`` adds K-means given the
-    gold story count (the median of ``REFERENCE_SEEDS`` seeds by B-cubed F1, with every seed's F1).
+    gold story count (the median of ``REFERENCE_SEEDS`` seeds by B-cubed F1, with every seed's F1);
+    ``errors`` lists the system's mixed stories and split gold stories (``cluster_errors``).
     """
     rows = [dict(r) for r in records]
     gold = {str(r["id"]): str(r["gold"]) for r in rows}
@@ -361,16 +393,80 @@ def evaluate_clusters(
             runs.append(_score("reference kmeans K=gold", ref_pred, gold, seconds))
         ref_f1s = tuple(r.bcubed[2] for r in runs)
         ref = sorted(runs, key=lambda r: r.bcubed[2])[len(runs) // 2]
-    import dataclasses
-
     values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
-    return ClusterReport(len(rows), len(set(gold.values())), system, base, values, ref, ref_f1s)
+    found = None
+    if errors:
+        titles = {
+            str(r["id"]): str(r.get("title") or "") or first_sentence(str(r.get("text") or "")) for r in rows
+        }
+        found = cluster_errors(pred, gold, titles)
+    return ClusterReport(len(rows), len(set(gold.values())), system, base, values, ref, ref_f1s, found)
 
 
-def stories_by_gold(pred: Mapping[str, str], gold: Mapping[str, str]) -> dict[str, Counter[str]]:
-    """For error analysis: each predicted story's gold label counts."""
-    out: dict[str, Counter[str]] = defaultdict(Counter)
-    for item, story in pred.items():
-        if item in gold:
-            out[story][gold[item]] += 1
-    return dict(out)
+@dataclass(frozen=True, slots=True)
+class ClusterError:
+    """One predicted story that mixes gold stories (``merged``), or one gold story spread over
+    predicted stories (``split``): ``key`` is the story id or the gold label, ``size`` its articles,
+    and ``parts`` each gold label (or predicted story) in it with its article count and the title of
+    its first article, largest part first."""
+
+    kind: Literal["merged", "split"]
+    key: str
+    size: int
+    parts: tuple[tuple[str, int, str], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "size": self.size,
+            "parts": [{"label": label, "articles": n, "title": title} for label, n, title in self.parts],
+        }
+
+
+def cluster_errors(
+    pred: Mapping[str, str], gold: Mapping[str, str], titles: Mapping[str, str] | None = None
+) -> list[ClusterError]:
+    """Error analysis: the predicted stories that mix gold stories, then the gold stories that are
+    split, each largest first (ties by key). Only items with both a prediction and a gold label
+    count; a part's title is its first item's (in ``pred``'s order), from ``titles``."""
+    titles = titles or {}
+    items = [i for i in pred if i in gold]
+
+    def grouped(
+        outer: Mapping[str, str], inner: Mapping[str, str], kind: Literal["merged", "split"]
+    ) -> list[ClusterError]:
+        counts: dict[str, Counter[str]] = defaultdict(Counter)
+        first: dict[tuple[str, str], str] = {}
+        for i in items:
+            counts[outer[i]][inner[i]] += 1
+            first.setdefault((outer[i], inner[i]), i)
+        found = [
+            ClusterError(
+                kind,
+                key,
+                sum(c.values()),
+                tuple(
+                    (label, n, titles.get(first[key, label], ""))
+                    for label, n in sorted(c.items(), key=lambda x: (-x[1], x[0]))
+                ),
+            )
+            for key, c in counts.items()
+            if len(c) > 1
+        ]
+        return sorted(found, key=lambda e: (-e.size, e.key))
+
+    return grouped(pred, gold, "merged") + grouped(gold, pred, "split")
+
+
+def _format_errors(errors: Sequence[ClusterError], width: int = 60) -> list[str]:
+    merged = sum(e.kind == "merged" for e in errors)
+    lines = [f"errors: {merged} stories mix gold stories, {len(errors) - merged} gold stories are split"]
+    for e in errors:
+        what = "story" if e.kind == "merged" else "gold"
+        lines.append(f"  {e.kind} {what} {e.key} ({e.size} articles):")
+        for label, n, title in e.parts:
+            short = " ".join(title.split())
+            short = short if len(short) <= width else short[: width - 1] + "…"
+            lines.append(f"    {n:>4}  {label}  {short!r}" if short else f"    {n:>4}  {label}")
+    return lines
