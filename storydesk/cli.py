@@ -366,6 +366,13 @@ def eval_clusters(
             "--errors", help="Also list the stories that mix gold stories and the gold stories split up."
         ),
     ] = False,
+    orders: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Also cluster this many shuffled input orders and report their B3 F1 (order sensitivity).",
+        ),
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Cluster a labelled JSONL and print B-cubed P/R/F1, pairwise F1 and story counts."""
@@ -374,15 +381,24 @@ def eval_clusters(
 
     settings = state.settings()
 
+    features: dict[Any, Any] = {}  # embeddings and NER once, however many orders are clustered
+
     def assign(records: list[dict[str, Any]]) -> dict[str, str]:
-        return {str(i): str(s) for i, s in cluster_records(records, settings, origin=str(gold_path))}
+        placed = cluster_records(records, settings, origin=str(gold_path), features=features)
+        return {str(i): str(s) for i, s in placed}
 
     with _errors():
         records = ev.ecbplus_records(gold_path, split) if ecbplus else ev.load_gold_jsonl(gold_path, label)
         if headlines:
             records = ev.headlines_only(records)
         report = ev.evaluate_clusters(
-            records, assign, settings.cluster, baseline=baseline, reference=reference, errors=errors
+            records,
+            assign,
+            settings.cluster,
+            baseline=baseline,
+            reference=reference,
+            errors=errors,
+            orders=orders,
         )
     if as_json:
         _print_json(report.to_dict())

@@ -311,12 +311,18 @@ def _most_central(articles: Sequence[Article], items: Mapping[str, cluster_stage
 
 
 def cluster_records(
-    records: Sequence[Mapping[str, Any]], settings: Settings | None = None, origin: str = "<records>"
+    records: Sequence[Mapping[str, Any]],
+    settings: Settings | None = None,
+    origin: str = "<records>",
+    *,
+    features: dict[tuple[str, Any], cluster_stage.ClusterItem] | None = None,
 ) -> list[tuple[Any, str | None]]:
     """clean -> dedup -> cluster over JSONL-shaped records, no database.
 
     Returns ``(input id, story id)`` per record, in input order; a record that
-    could not be read or cleaned gets ``None``.
+    could not be read or cleaned gets ``None``. ``features``: a cache of cluster items by article
+    (id, publication time), filled and reused, so the same records clustered again in another
+    order (or with other cluster settings) skip the embedding and NER.
     """
     pipeline = Pipeline(settings)
     keyed = [dict(r) for r in records]
@@ -338,7 +344,11 @@ def cluster_records(
     duplicates = {v.article_id: v.duplicate_of for v in verdicts if v.duplicate_of}
     origins = {v.article_id: (v.wire_origin.name if v.wire_origin else None) for v in verdicts}
     originals = [a for a in articles if a.id not in duplicates]
-    items = {item.id: item for item in pipeline.featurize(originals)}
+    cache = {} if features is None else features
+    missing = [a for a in originals if (a.id, a.published) not in cache]
+    for article, item in zip(missing, pipeline.featurize(missing), strict=True):
+        cache[article.id, article.published] = item
+    items = {a.id: cache[a.id, a.published] for a in originals}
     _, assignments, _ = pipeline.stories(articles, items, duplicates, origins)
     story_of = {a.article_id: a.story_id for a in assignments}
     return [(ids[n - 1], story_of.get(by_line.get(n, ""))) for n in range(1, len(keyed) + 1)]

@@ -272,3 +272,22 @@ def test_evaluate_clusters_ecbplus_dev_quality_gate(shared_data: Path) -> None:
 
 # Measured dev B-cubed F1 minus a margin (see the report in the commit message).
 MIN_DEV_F1 = 0.87
+
+
+def test_evaluate_clusters_orders_score_shuffles_of_the_same_records() -> None:
+    records = [{"id": str(i), "text": "t", "gold": "g" if i < 3 else "h"} for i in range(6)]
+    seen: list[list[str]] = []
+
+    def first_three_together(recs: list[dict[str, object]]) -> dict[str, str]:
+        # An order-sensitive clusterer: the first three records it sees form one story.
+        seen.append([str(r["id"]) for r in recs])
+        return {str(r["id"]): "a" if n < 3 else str(r["id"]) for n, r in enumerate(recs)}
+
+    report = evaluate_clusters(records, first_three_together, ClusterSettings(), baseline=False, orders=4)
+    assert report.system.bcubed == pytest.approx((1.0, 2 / 3, 0.8))  # the input order: g first
+    assert len(seen) == 5 and all(sorted(s) == sorted(seen[0]) for s in seen)
+    assert len({tuple(s) for s in seen[1:]}) > 1  # the shuffles differ
+    assert len(report.order_f1s) == 4 and any(f != pytest.approx(0.8) for f in report.order_f1s)
+    assert "over 4 shuffled input orders" in report.format()
+    again = evaluate_clusters(records, first_three_together, ClusterSettings(), baseline=False, orders=4)
+    assert again.order_f1s == report.order_f1s  # seeded: the same shuffles every run

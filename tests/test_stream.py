@@ -269,3 +269,33 @@ def test_stream_batch_that_raced_another_ingest_clusters_everything(tmp_path: Pa
         assert len(story_map) == len(ARTICLES)  # every article of both batches has its story
         copy = second.ingest([_write(tmp_path / "d.jsonl", [{**ARTICLES[0], "id": "x", "title": "Later"}])])
         assert copy.duplicates == 1 and copy.stream == "resumed"  # the saved state is the raced batch's
+
+
+def test_cluster_records_reuses_cached_features_in_another_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    from storydesk.pipeline import Pipeline, cluster_records
+
+    featurized: list[int] = []
+    real = Pipeline.featurize
+
+    def counting(self: Pipeline, articles: Any) -> Any:
+        featurized.append(len(articles))
+        return real(self, articles)
+
+    monkeypatch.setattr(Pipeline, "featurize", counting)
+    features: dict[Any, Any] = {}
+    first = dict(cluster_records(ARTICLES, features=features))
+    originals = len(features)
+    assert featurized == [originals] and 0 < originals < len(ARTICLES)  # the verbatim copy is not embedded
+    again = dict(cluster_records(list(reversed(ARTICLES)), features=features))
+    # Reversed, the verbatim copy comes first and is the original: only it is new.
+    assert featurized == [originals, 1] and len(features) == originals + 1
+    cluster_records(ARTICLES, features=features)
+    cluster_records(list(reversed(ARTICLES)), features=features)
+    assert featurized[2:] == [0, 0]  # nothing embedded twice
+    # The cached features give the stories the records give without a cache.
+    assert dict(cluster_records(list(reversed(ARTICLES)))) == again
+
+    def groups(placed: dict[Any, Any]) -> set[frozenset[Any]]:
+        return {frozenset(i for i in placed if placed[i] == s) for s in set(placed.values())}
+
+    assert groups(first) == groups(again)  # dated events are placed by date in either order

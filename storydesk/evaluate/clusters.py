@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import random
+import statistics
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -309,6 +311,7 @@ class ClusterReport:
     reference: Scores | None = None
     reference_f1s: tuple[float, ...] = ()  # B-cubed F1 of every seed, the reported run is their median
     errors: list[ClusterError] | None = None  # the system's errors, when asked for
+    order_f1s: tuple[float, ...] = ()  # the system's B-cubed F1 on each shuffled input order
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-able data (absent parts are None)."""
@@ -320,6 +323,7 @@ class ClusterReport:
             "reference": None if self.reference is None else self.reference.to_dict(),
             "reference_f1s": list(self.reference_f1s),
             "errors": None if self.errors is None else [e.to_dict() for e in self.errors],
+            "shuffled_order_f1s": list(self.order_f1s),
             "settings": {f"cluster.{k}": v for k, v in self.settings.items()},
         }
 
@@ -334,6 +338,12 @@ class ClusterReport:
             seeds = ", ".join(f"{f:.3f}" for f in self.reference_f1s)
             lines.append(
                 f"  (reference: told the gold story count; B3 F1 of seeds 0-{len(self.reference_f1s) - 1}: {seeds})"
+            )
+        if self.order_f1s:
+            f1s = self.order_f1s
+            lines.append(
+                f"  (arrival order: B3 F1 over {len(f1s)} shuffled input orders: median "
+                f"{statistics.median(f1s):.3f}, min {min(f1s):.3f}, max {max(f1s):.3f})"
             )
         if self.errors is not None:
             lines.extend(_format_errors(self.errors))
@@ -355,12 +365,17 @@ def evaluate_clusters(
     baseline: bool = True,
     reference: bool = False,
     errors: bool = False,
+    orders: int = 0,
 ) -> ClusterReport:
     """Cluster the records with ``assign`` (default: featurize + online clusterer) and score them.
 
     ``baseline`` adds the TF-IDF + average-linkage baseline; ``reference`` adds K-means given the
     gold story count (the median of ``REFERENCE_SEEDS`` seeds by B-cubed F1, with every seed's F1);
-    ``errors`` lists the system's mixed stories and split gold stories (``cluster_errors``).
+    ``errors`` lists the system's mixed stories and split gold stories (``cluster_errors``);
+    ``orders`` also clusters that many shuffles of the records (seeds 1..orders) and reports the
+    system's B-cubed F1 on each: how much the score owes to the input order. Dated articles are
+    placed by date whatever the order; a shuffle moves the undated ones, and which of two copies
+    comes first.
     """
     rows = [dict(r) for r in records]
     gold = {str(r["id"]): str(r["gold"]) for r in rows}
@@ -372,6 +387,11 @@ def evaluate_clusters(
     start = time.perf_counter()
     pred = assign(rows)
     system = _score("storydesk online", pred, gold, time.perf_counter() - start)
+    order_f1s = []
+    for seed in range(1, orders + 1):
+        shuffled = list(rows)
+        random.Random(seed).shuffle(shuffled)
+        order_f1s.append(_score("shuffled", assign(shuffled), gold, 0.0).bcubed[2])
     base = None
     if baseline:
         start = time.perf_counter()
@@ -400,7 +420,9 @@ def evaluate_clusters(
             str(r["id"]): str(r.get("title") or "") or first_sentence(str(r.get("text") or "")) for r in rows
         }
         found = cluster_errors(pred, gold, titles)
-    return ClusterReport(len(rows), len(set(gold.values())), system, base, values, ref, ref_f1s, found)
+    return ClusterReport(
+        len(rows), len(set(gold.values())), system, base, values, ref, ref_f1s, found, tuple(order_f1s)
+    )
 
 
 @dataclass(frozen=True, slots=True)
