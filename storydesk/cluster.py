@@ -553,11 +553,6 @@ def _weight_pairs(item: ClusterItem, weights: np.ndarray) -> Iterable[tuple[str,
     return zip((t for t, _ in item.terms), weights.tolist(), strict=True)
 
 
-def _split_due(size: int, smallest: int) -> bool:
-    """Split checks at every even size from ``smallest`` on (stories past split_max_members stop)."""
-    return size >= smallest and size % 2 == 0
-
-
 def _mean_within(sims: np.ndarray) -> float:
     """The mean pairwise score of a group (two members or more), its diagonal left out."""
     n = len(sims)
@@ -1285,12 +1280,14 @@ class OnlineClusterer:
         Early in a stream the first article of a second, similar event (another earthquake) can join
         the first event's story, and its followers join it there. Once both groups have a few members,
         the mean similarity between them is well below the mean within each (``split_ratio``), and the
-        group without the founder gets its own story (id from its first article).
+        group without the founder gets its own story (id from its first article). Checked each time
+        the story gains an article, from ``2 * split_min`` members to ``split_max_members``: a check
+        skipped leaves a split to a later article, which may instead bridge the two groups.
         """
         s = self.settings
         items = story.items
         m = len(story.members)
-        if not s.split or items is None or not _split_due(m, 2 * s.split_min):
+        if not s.split or items is None or m < 2 * s.split_min:
             return
         sims = self._pair_matrix(items, story.item_weights)
         found = _bipartition(sims, s.split_min)

@@ -125,7 +125,7 @@ class ClusterSettings:
     )
     split_min: int = setting(3, "Fewest articles each side of a split must have.")
     split_ratio: float = setting(
-        0.8, "A story splits when its groups' mean similarity between is below this times the mean within."
+        0.75, "A story splits when its groups' mean similarity between is below this times the mean within."
     )
     split_max_members: int = setting(64, "Stories larger than this are no longer checked for splits.")
     consolidate_rounds: int = setting(

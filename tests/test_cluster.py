@@ -409,6 +409,24 @@ def test_cluster_splits_a_story_holding_two_events(split: bool) -> None:
         assert clusterer.splits == []
 
 
+def test_cluster_split_is_checked_at_every_size() -> None:
+    """Five a-articles, then four b-articles: the b group reaches split_min at the ninth article,
+    and the story splits then, not one article later."""
+    config = _embedding_only(threshold=0.2, merge_threshold=5.0, split_min=4, split_ratio=0.75)
+    clusterer = OnlineClusterer(config)
+    shared = 0.6 * _basis(2)
+    for i in range(5):
+        clusterer.add(_item(f"a{i}", _basis(0) + shared + 0.01 * i * _basis(3)))
+    for i in range(3):
+        clusterer.add(_item(f"b{i}", _basis(1) + shared + 0.01 * i * _basis(4)))
+    assert clusterer.splits == [] and len(clusterer.stories()) == 1  # three b's: too few to split off
+    clusterer.add(_item("b3", _basis(1) + shared + 0.03 * _basis(5)))
+    assert [(x.kept, x.split_off, x.at_article) for x in clusterer.splits] == [
+        (story_id_for("a0"), story_id_for("b0"), "b3")
+    ]
+    assert sorted(clusterer.stories().values()) == [[f"a{i}" for i in range(5)], [f"b{i}" for i in range(4)]]
+
+
 def test_cluster_person_conflict_lowers_the_score() -> None:
     config = ClusterSettings(person_penalty=0.5)
 
@@ -614,7 +632,9 @@ def _pieces(split_ratio: float = 0.8, reunite: bool = True, years: bool = False)
     """One event in two stories: b0 comes first, too far from the a-story (cosine 0.64, below the
     0.7 threshold) to join it; b1..b3 (cosine 0.87 with every a, 0.94 with b0) then fit b0 best.
     ``years``: the a-articles name 2008, the b-articles 2013, at a penalty of 0.2."""
-    config = _embedding_only(threshold=0.7, merge_threshold=5.0, split=False, split_ratio=split_ratio)
+    config = _embedding_only(
+        threshold=0.7, merge_threshold=5.0, split=False, split_min=3, split_ratio=split_ratio
+    )
     config = dataclasses.replace(config, reunite=reunite, year_penalty=0.2 if years else 0.0)
     clusterer = OnlineClusterer(config)
 
