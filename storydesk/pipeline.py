@@ -322,7 +322,8 @@ def cluster_records(
     Returns ``(input id, story id)`` per record, in input order; a record that
     could not be read or cleaned gets ``None``. ``features``: a cache of cluster items by article
     (id, publication time), filled and reused, so the same records clustered again in another
-    order (or with other cluster settings) skip the embedding and NER.
+    order skip the embedding and NER. The items depend on the featurizing settings (``max_chars``,
+    ``ner_chars``, ``lexical_chars``, ``use_ner``, the models): keep one cache per settings.
     """
     pipeline = Pipeline(settings)
     keyed = [dict(r) for r in records]

@@ -264,11 +264,12 @@ def headlines_only(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
 
     A record without a title gets the headline ingest would give it: its text's first sentence.
     """
-    out = []
-    for r in records:
-        title = str(r.get("title") or "").strip() or first_sentence(str(r.get("text") or "").strip())
-        out.append({**r, "title": title, "text": ""})
-    return out
+    return [{**r, "title": _headline(r), "text": ""} for r in records]
+
+
+def _headline(record: Mapping[str, Any]) -> str:
+    """A record's title, or the headline ingest would give it: its text's first sentence."""
+    return str(record.get("title") or "").strip() or first_sentence(str(record.get("text") or "").strip())
 
 
 @dataclass(slots=True)
@@ -391,7 +392,7 @@ def evaluate_clusters(
     for seed in range(1, orders + 1):
         shuffled = list(rows)
         random.Random(seed).shuffle(shuffled)
-        order_f1s.append(_score("shuffled", assign(shuffled), gold, 0.0).bcubed[2])
+        order_f1s.append(bcubed(assign(shuffled), gold)[2])
     base = None
     if baseline:
         start = time.perf_counter()
@@ -416,10 +417,7 @@ def evaluate_clusters(
     values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
     found = None
     if errors:
-        titles = {
-            str(r["id"]): str(r.get("title") or "") or first_sentence(str(r.get("text") or "")) for r in rows
-        }
-        found = cluster_errors(pred, gold, titles)
+        found = cluster_errors(pred, gold, {str(r["id"]): _headline(r) for r in rows})
     return ClusterReport(
         len(rows), len(set(gold.values())), system, base, values, ref, ref_f1s, found, tuple(order_f1s)
     )
