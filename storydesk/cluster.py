@@ -553,19 +553,30 @@ def _weight_pairs(item: ClusterItem, weights: np.ndarray) -> Iterable[tuple[str,
     return zip((t for t, _ in item.terms), weights.tolist(), strict=True)
 
 
-def _mean_within(sims: np.ndarray) -> float:
-    """The mean pairwise score of a group (two members or more), its diagonal left out."""
+def _mean_within(sims: np.ndarray, copies: np.ndarray | None = None) -> float:
+    """The mean pairwise score of a group (two members or more), its diagonal left out.
+
+    ``copies`` marks the pairs that carry one report (``_copies``): they are left out too, so a
+    story of one wire report and its reprints does not look tighter than one of independent reports
+    (all of them, when every pair is a copy).
+    """
     n = len(sims)
-    return float((sims.sum() - np.trace(sims)) / (n * (n - 1)))
+    pairs = ~np.eye(n, dtype=bool)
+    if copies is not None and (kept := pairs & ~copies).any():
+        pairs = kept
+    return float(sims[pairs].mean())
 
 
-def _bipartition(sims: np.ndarray, min_size: int) -> tuple[np.ndarray, float, float] | None:
+def _bipartition(
+    sims: np.ndarray, min_size: int, copies: np.ndarray | None = None
+) -> tuple[np.ndarray, float, float] | None:
     """The founder's group vs the rest: 2-seed average-link reassignment, deterministic.
 
     Seeds are the founder (row 0) and, in turn, each of the three members least like it; each round
     puts every member with the group it is more similar to on average. Returns the mask of the
-    founder's group, the mean similarity between groups and the lower of the two within-group means,
-    for the partition with the lowest between/within ratio; None when no partition is large enough.
+    founder's group, the mean similarity between groups and the lower of the two within-group means
+    (``copies``, the pairs that are one report reprinted, left out of them), for the partition with
+    the lowest between/within ratio; None when no partition is large enough.
     """
     best: tuple[float, np.ndarray, float, float] | None = None
     for seed in np.argsort(sims[0], kind="stable")[:3]:
@@ -586,7 +597,8 @@ def _bipartition(sims: np.ndarray, min_size: int) -> tuple[np.ndarray, float, fl
         na, nb = int(group.sum()), int((~group).sum())
         if na < min_size or nb < min_size:
             continue
-        within = min(_mean_within(sims[np.ix_(group, group)]), _mean_within(sims[np.ix_(~group, ~group)]))
+        blocks = [np.ix_(group, group), np.ix_(~group, ~group)]
+        within = min(_mean_within(sims[b], None if copies is None else copies[b]) for b in blocks)
         between = float(sims[np.ix_(group, ~group)].mean())
         if within <= 0:
             continue
@@ -776,7 +788,8 @@ class OnlineClusterer:
         stories whose every article fits its own piece best, so no move joins them. Two small active
         stories (each with ``split_min`` articles or more, together at most ``split_max_members``)
         are one story when the mean score between their articles passes the join threshold and is
-        at least ``split_ratio`` times the lower mean within either: the split test, passed. Stories
+        at least ``split_ratio`` times the lower mean within either (copies left out): the split
+        test, passed. Stories
         are taken oldest first, each against its nearest stories in the active index; the larger
         keeps its id, and the merge is recorded at the newest article of the two. The mean between
         is first bounded from above with the stories' sums (``_between_bound``): few pairs need
@@ -792,7 +805,7 @@ class OnlineClusterer:
         def within_of(story: _Story) -> float:
             if story.id not in within:
                 assert story.items is not None
-                within[story.id] = _mean_within(self._pair_matrix(story.items, story.item_weights))
+                within[story.id] = _mean_within(*self._pair_matrix(story.items, story.item_weights))
             return within[story.id]
 
         for story in sorted(self._stories.values(), key=lambda x: self._order[x.id]):
@@ -811,7 +824,9 @@ class OnlineClusterer:
                 need = max(s.threshold, s.split_ratio * min(within_of(story), within_of(other)))
                 if bound < need:
                     continue
-                sims = self._pair_matrix(story.items + other.items, story.item_weights + other.item_weights)
+                sims, _ = self._pair_matrix(
+                    story.items + other.items, story.item_weights + other.item_weights
+                )
                 between = float(sims[: len(story.items), len(story.items) :].mean())
                 if between >= need:
                     last = max(story.members + other.members, key=lambda a: self._arrival[a])
@@ -1280,7 +1295,9 @@ class OnlineClusterer:
         Early in a stream the first article of a second, similar event (another earthquake) can join
         the first event's story, and its followers join it there. Once both groups have a few members,
         the mean similarity between them is well below the mean within each (``split_ratio``), and the
-        group without the founder gets its own story (id from its first article). Checked each time
+        group without the founder gets its own story (id from its first article). A wire report and
+        its reprints would make their group look tighter than independent reports of one event do,
+        so a pair of copies (``copy_similarity``) does not count in a mean within. Checked each time
         the story gains an article, from ``2 * split_min`` members to ``split_max_members``: a check
         skipped leaves a split to a later article, which may instead bridge the two groups.
         """
@@ -1289,8 +1306,8 @@ class OnlineClusterer:
         m = len(story.members)
         if not s.split or items is None or m < 2 * s.split_min:
             return
-        sims = self._pair_matrix(items, story.item_weights)
-        found = _bipartition(sims, s.split_min)
+        sims, copies = self._pair_matrix(items, story.item_weights)
+        found = _bipartition(sims, s.split_min, copies)
         if found is None:
             return
         first, between, within = found
@@ -1318,11 +1335,19 @@ class OnlineClusterer:
         story.indexed = None
         self._refresh(story)
 
-    def _pair_matrix(self, items: list[ClusterItem], weights: list[np.ndarray]) -> np.ndarray:
-        """Pairwise scores of a story's members, on the same scale as an article-story score."""
+    def _pair_matrix(
+        self, items: list[ClusterItem], weights: list[np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Pairwise scores of a story's members, on the same scale as an article-story score, and
+        the pairs that are copies of one report: title + lead embeddings at ``copy_similarity`` or
+        closer (outlets reprinting one wire story under their own tails, which dedup keeps apart).
+        """
         s = self.settings
         vectors = np.stack([it.vector for it in items])
-        sims = s.w_embedding * (vectors @ vectors.T)
+        cosines = vectors @ vectors.T
+        copies = cosines >= s.copy_similarity
+        np.fill_diagonal(copies, False)
+        sims = s.w_embedding * cosines
         sims += s.w_lexical * _gram([_weight_pairs(it, w) for it, w in zip(items, weights, strict=True)])
         ent_rows = [[(e, math.sqrt(self._term_idf(e, self._entity_df))) for e in it.entities] for it in items]
         shared = _gram(ent_rows)
@@ -1335,7 +1360,7 @@ class OnlineClusterer:
         sims -= s.year_penalty * _disjoint([it.years for it in items])
         if s.person_penalty:
             sims -= s.person_penalty * _disjoint([it.head_people for it in items])
-        return np.asarray(sims)
+        return np.asarray(sims), copies
 
     def _learn(self, item: ClusterItem) -> None:
         """Update online document frequencies after the item is placed (deterministic)."""

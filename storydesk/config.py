@@ -128,6 +128,11 @@ class ClusterSettings:
         0.75, "A story splits when its groups' mean similarity between is below this times the mean within."
     )
     split_max_members: int = setting(64, "Stories larger than this are no longer checked for splits.")
+    copy_similarity: float = setting(
+        0.95,
+        "Two members whose title + lead embeddings are this close are copies of one report: a split "
+        "or reunion test leaves the pair out of a story's mean within.",
+    )
     consolidate_rounds: int = setting(
         2,
         "Rounds of a second look at the end of a batch: each article of a small story moves to a better-fitting one (0: off).",

@@ -20,7 +20,7 @@ from typing import Any
 
 from storydesk.errors import StorydeskError
 
-FORMAT = 4  # goes up whenever what the state holds changes shape or meaning: an older state starts over
+FORMAT = 5  # goes up whenever what the state holds changes shape or meaning: an older state starts over
 _PREFIX = b"storydesk-stream-state "
 MAGIC = _PREFIX + f"{FORMAT}\n".encode("ascii")
 

@@ -16,6 +16,7 @@ from storydesk.cluster import (
     ClusterItem,
     ExactIndex,
     OnlineClusterer,
+    _mean_within,
     _weight_pairs,
     arrival_order,
     cluster_items,
@@ -427,6 +428,60 @@ def test_cluster_split_is_checked_at_every_size() -> None:
     assert sorted(clusterer.stories().values()) == [[f"a{i}" for i in range(5)], [f"b{i}" for i in range(4)]]
 
 
+def test_cluster_mean_within_leaves_copies_out() -> None:
+    sims = np.array([[3.0, 2.9, 1.0], [2.9, 3.0, 1.4], [1.0, 1.4, 3.0]])
+    copies = np.zeros((3, 3), dtype=bool)
+    assert _mean_within(sims, copies) == pytest.approx((2.9 + 1.0 + 1.4) / 3)
+    copies[0, 1] = copies[1, 0] = True
+    assert _mean_within(sims, copies) == pytest.approx((1.0 + 1.4) / 2)
+    assert _mean_within(sims[:2, :2], copies[:2, :2]) == pytest.approx(2.9)  # copies only: all pairs
+
+
+def _reprinted() -> list[ClusterItem]:
+    """a1 reprints a0 (cosine 0.995); a2 is another report (0.70); the b's are close to each other
+    (0.94) and 0.54 from the a's on average. Counted in, the reprint lifts the a's mean within to
+    0.80 (0.54 < 0.75 x 0.80: two events); left out, the a's are as close as 0.70 (0.54 >= 0.75 x
+    0.70: one)."""
+    lean = _unit(0.56 * _basis(0) + 0.2 * _basis(1) + 0.8 * _basis(2))
+    vectors = [_basis(0), _basis(0) + 0.1 * _basis(5), 0.7 * _basis(0) + 0.714 * _basis(1)]
+    vectors += [lean + 0.25 * _basis(6 + k) for k in range(3)]
+    return [_item(aid, v) for aid, v in zip(["a0", "a1", "a2", "b0", "b1", "b2"], vectors, strict=True)]
+
+
+@pytest.mark.parametrize(("copy_similarity", "split"), [(0.95, False), (1.01, True)])
+def test_cluster_reprints_of_one_report_do_not_split_a_story(copy_similarity: float, split: bool) -> None:
+    config = _embedding_only(
+        threshold=0.3, merge_threshold=5.0, split_min=3, split_ratio=0.75, copy_similarity=copy_similarity
+    )
+    clusterer = OnlineClusterer(config)
+    for item in _reprinted():
+        clusterer.add(item)
+    if split:
+        assert sorted(clusterer.stories().values()) == [["a0", "a1", "a2"], ["b0", "b1", "b2"]]
+    else:
+        assert list(clusterer.stories().values()) == [["a0", "a1", "a2", "b0", "b1", "b2"]]
+        assert clusterer.splits == []
+
+
+@pytest.mark.parametrize(("copy_similarity", "one"), [(0.95, True), (1.01, False)])
+def test_cluster_reunion_leaves_reprints_out_of_the_mean_within(copy_similarity: float, one: bool) -> None:
+    """The a's and the b's of ``_reprinted`` as two stories: reunited unless the reprint counts."""
+    config = _embedding_only(
+        threshold=0.3, merge_threshold=5.0, split=False, split_min=3, copy_similarity=copy_similarity
+    )
+    clusterer = OnlineClusterer(config)
+    clusterer._index = make_index(config, DIM)
+    items = _reprinted()
+    for group in (items[:3], items[3:]):
+        story = clusterer._found(group[0])
+        for it in group:
+            clusterer._join(story, it, clusterer._weights(it))
+            clusterer._learn(it)
+    clusterer._reunite()
+    assert (clusterer.story_of("a0") == clusterer.story_of("b0")) is one
+    assert len(clusterer.merges) == int(one)
+
+
 def test_cluster_person_conflict_lowers_the_score() -> None:
     config = ClusterSettings(person_penalty=0.5)
 
@@ -712,7 +767,7 @@ def test_cluster_between_bound_is_exact_but_for_numbers_and_penalties() -> None:
         return story
 
     def exact(a, b) -> float:  # type: ignore[no-untyped-def]
-        sims = clusterer._pair_matrix(a.items + b.items, a.item_weights + b.item_weights)
+        sims, _ = clusterer._pair_matrix(a.items + b.items, a.item_weights + b.item_weights)
         return float(sims[: len(a.items), len(a.items) :].mean())
 
     plain = [dataclasses.replace(it, id=f"p{it.id}", numbers=(), years=(), head_people=()) for it in items]
