@@ -556,9 +556,9 @@ def _weight_pairs(item: ClusterItem, weights: np.ndarray) -> Iterable[tuple[str,
 def _mean_within(sims: np.ndarray, copies: np.ndarray | None = None) -> float:
     """The mean pairwise score of a group (two members or more), its diagonal left out.
 
-    ``copies`` marks the pairs that carry one report (``_copies``): they are left out too, so a
-    story of one wire report and its reprints does not look tighter than one of independent reports
-    (all of them, when every pair is a copy).
+    ``copies`` marks the pairs that are one report reprinted (see ``OnlineClusterer._pair_matrix``):
+    they are left out too, so a wire report and its reprints do not look tighter than independent
+    reports of one event. A group whose every pair is a copy keeps them all.
     """
     n = len(sims)
     pairs = ~np.eye(n, dtype=bool)
@@ -789,11 +789,10 @@ class OnlineClusterer:
         stories (each with ``split_min`` articles or more, together at most ``split_max_members``)
         are one story when the mean score between their articles passes the join threshold and is
         at least ``split_ratio`` times the lower mean within either (copies left out): the split
-        test, passed. Stories
-        are taken oldest first, each against its nearest stories in the active index; the larger
-        keeps its id, and the merge is recorded at the newest article of the two. The mean between
-        is first bounded from above with the stories' sums (``_between_bound``): few pairs need
-        their articles scored pair by pair.
+        test, passed. Stories are taken oldest first, each against its nearest stories in the active
+        index; the larger keeps its id, and the merge is recorded at the newest article of the two.
+        The mean between is first bounded from above with the stories' sums (``_between_bound``):
+        few pairs need their articles scored pair by pair.
         """
         s = self.settings
         within: dict[str, float] = {}  # story -> mean score within, while it is unchanged
