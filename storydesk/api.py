@@ -55,6 +55,8 @@ class IngestSummary:
     new_stories: int
     # "resumed" (went on from the saved stream state) or "started over: <why>"; "" when nothing was added
     stream: str = ""
+    # what cleaning changed or dropped in a stored article's metadata ("<source>: <note>"), e.g. a malformed url
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -248,6 +250,7 @@ class Desk:
             stories=len(stories_after),
             new_stories=len(stories_after - stories_before),
             stream="" if update is None else ("resumed" if update.resumed else f"started over: {why}"),
+            notes=tuple(f"{a.source or a.id}: {note}" for a in new for note in a.metadata.get("notes", ())),
         )
 
     def recluster(self, *, progress: Progress = _no_progress) -> int:

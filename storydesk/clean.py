@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from storydesk.config import CleanSettings
 from storydesk.models import Article, CleanStep, RawDocument, Rejection
 
-__all__ = ["article_id", "clean", "first_sentence", "parse_published"]
+__all__ = ["article_id", "clean", "first_sentence", "parse_published", "repair_url"]
 
 _TITLE_MAX = 120
 
@@ -212,7 +212,9 @@ def _clean(doc: RawDocument, settings: CleanSettings) -> Article | Rejection:
     published, published_at = parse_published(doc.published)
     if published is None and header.get("date"):
         published, published_at = parse_published(header["date"])
-    url = doc.url
+    url, url_note = repair_url(doc.url)
+    if url_note:
+        metadata["notes"] = [*metadata.get("notes", ()), url_note]
     return Article(
         id=article_id(raw, doc.title),
         text=text,
@@ -446,14 +448,50 @@ def first_sentence(text: str) -> str:
     return sentence[: cut if cut > 40 else _TITLE_MAX].rstrip(" ,;:-–—") + "…"
 
 
-def _domain(url: str | None) -> str | None:
-    """``https://www.thehill.com/x`` -> ``thehill.com``."""
-    if not url:
-        return None
+_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+# Whitespace a tokenizer put around URL punctuation: "http : / / www. x.com / a - b. html".
+_URL_SPACING = re.compile(r"\s*([:/.?=&#_~+-])\s*")
+
+
+def _valid_host(host: str | None) -> bool:
+    """A DNS name with a dot (or an IP address): what an outlet can be named after."""
+    if not host or len(host) > 253:
+        return False
+    labels = host.rstrip(".").split(".")
+    return len(labels) >= 2 and all(_HOST_LABEL.fullmatch(label) for label in labels)
+
+
+def _host(url: str) -> str | None:
     try:
-        host = urlsplit(url if "://" in url else f"//{url}").hostname
+        parts = urlsplit(url if "://" in url else f"//{url}")
+        return parts.hostname if parts.scheme in ("", "http", "https") else None
     except ValueError:
         return None
-    if not host:
+
+
+def repair_url(url: str | None) -> tuple[str | None, str | None]:
+    """A usable URL and a note saying what was done to it, or (None, why) for a malformed one.
+
+    A URL a tokenizer broke up ("http : / / www. news.com. au / story") is rejoined where the result
+    has a valid host; anything else without a valid host is dropped, never turned into an outlet.
+    """
+    if url is None or not url.strip():
+        return None, None
+    given = url.strip()
+    if not any(c.isspace() for c in given) and _valid_host(_host(given)):
+        return given, None
+    rejoined = "".join(_URL_SPACING.sub(r"\1", given).split())
+    if rejoined.lower().startswith(("http://", "https://")) and _valid_host(_host(rejoined)):
+        return rejoined, f"url rejoined from a tokenised form: {given[:200]!r}"
+    return None, f"malformed url dropped (no valid host): {given[:200]!r}"
+
+
+def _domain(url: str | None) -> str | None:
+    """``https://www.thehill.com/x`` -> ``thehill.com``; None unless the host is a valid name."""
+    if not url:
         return None
+    host = _host(url)
+    if not _valid_host(host):
+        return None
+    assert host is not None
     return host.removeprefix("www.") or None

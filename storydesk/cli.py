@@ -135,6 +135,8 @@ def ingest(
         )
         if summary.stream:
             out.print(f"clustering: {escape(summary.stream)}")
+        for note in summary.notes:
+            err.print(f"[cyan]note[/cyan] {escape(note)}")
         for rejection in summary.rejected:
             err.print(f"[yellow]skipped[/yellow] {escape(str(rejection))}")
     if not summary.ok:
@@ -404,6 +406,38 @@ def eval_clusters(
         _print_json(report.to_dict())
     else:
         out.print(report.format(), markup=False)
+
+
+@eval_app.command("facts")
+def eval_facts(
+    facts_dir: Annotated[
+        Path,
+        typer.Argument(metavar="DIR", help="Folder of gold fact sheets (e.g. ../shared/data/facts/dev)."),
+    ],
+    articles: Annotated[
+        list[Path] | None,
+        typer.Option(help="ECB+ JSONL with the stories' texts (default: ecbplus/*.jsonl beside the data)."),
+    ] = None,
+    errors: Annotated[
+        bool,
+        typer.Option("--errors", help="Also list each false conflict, wrong status and missed fact."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Ingest each gold story into its own desk and score its quantity facts and statuses."""
+    from storydesk.evaluate import facts as ev
+
+    settings = state.settings()
+
+    def progress(story: str, done: int, total: int) -> None:
+        err.print(f"[{done}/{total}] {story}", markup=False)
+
+    with _errors():
+        report = ev.evaluate_facts(facts_dir, articles=articles, settings=settings, progress=progress)
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        out.print(report.format(errors=errors), markup=False)
 
 
 @eval_app.command("quotes")

@@ -35,10 +35,6 @@ __all__ = ["corroborate", "sentence_spans", "source_of", "trim_span", "values_co
 
 #: Relative tolerance of an approximate value: "about 1,000" covers 900..1,100.
 ABOUT_TOLERANCE = 0.1
-#: Minimum context (sentence) similarity for a compatible-but-different value to align on context alone.
-CONTEXT_COMPATIBLE = 0.3
-#: Minimum context similarity for incompatible values to be declared a conflict over the same thing.
-CONTEXT_CONFLICT = 0.2
 #: Statement facts: minimum stem Jaccard between two sentences of different articles.
 STATEMENT_SIMILARITY = 0.6
 #: Quote facts: minimum token containment between two quotes of different articles.
@@ -327,14 +323,16 @@ def _format_number(value: float) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Claim:
-    """One quantity mention, ready to align."""
+    """One quantity mention, ready to align: its value in base units, its measure and its context."""
 
     order: int
     article_id: str
     source: str
     quantity: Quantity
     value_text: str
-    unit: str | None
+    unit: str | None  # the measure key: a dimension ("length", "USD", "%", "time") or None for counts
+    base: float  # the value in the dimension's base unit (metres, kilograms, days, ...)
+    converted: bool  # whether the value was given in a non-base unit (conversions are rounded)
     terms: frozenset[str]
     head: str | None
     context: frozenset[str]
@@ -372,21 +370,61 @@ class _Article:
         return Citation(self.article.id, span[0], span[1], " ".join(text.split()))
 
 
-def _norm_unit(unit: str | None) -> str | None:
-    """Units compared loosely: ``percent``, ``per cent`` and ``%`` are one unit."""
-    low = " ".join((unit or "").lower().split())
-    if not low:
-        return None
-    if low in {"%", "percent", "per cent", "pct", "percentage"}:
-        return "%"
-    return low
+# Units by dimension, with their factor to the dimension's base unit. Unknown units are their own
+# dimension with factor 1, so "20 points" is only ever compared with points.
+_UNIT_FACTORS: dict[str, tuple[str, float]] = {
+    **dict.fromkeys(("m", "metre", "meter", "metres", "meters"), ("length", 1.0)),
+    **dict.fromkeys(("km", "kilometre", "kilometer", "kilometres", "kilometers"), ("length", 1000.0)),
+    **dict.fromkeys(("cm", "centimetre", "centimeter", "centimetres", "centimeters"), ("length", 0.01)),
+    **dict.fromkeys(("ft", "foot", "feet"), ("length", 0.3048)),
+    **dict.fromkeys(("in", "inch", "inches"), ("length", 0.0254)),
+    **dict.fromkeys(("yd", "yard", "yards"), ("length", 0.9144)),
+    **dict.fromkeys(("mi", "mile", "miles"), ("length", 1609.344)),
+    **dict.fromkeys(("nautical mile", "nautical miles", "nm"), ("length", 1852.0)),
+    **dict.fromkeys(("kg", "kilogram", "kilograms", "kilo", "kilos"), ("mass", 1.0)),
+    **dict.fromkeys(("g", "gram", "grams"), ("mass", 0.001)),
+    **dict.fromkeys(("lb", "lbs", "pound", "pounds"), ("mass", 0.45359237)),
+    **dict.fromkeys(("tonne", "tonnes", "metric ton", "metric tons"), ("mass", 1000.0)),
+    **dict.fromkeys(("ton", "tons"), ("mass", 907.18474)),
+    **dict.fromkeys(
+        ("km/h", "kmh", "kph", "kilometres per hour", "kilometers per hour", "kilometre per hour"),
+        ("speed", 1.0),
+    ),
+    **dict.fromkeys(("mph", "miles per hour", "miles an hour", "mile per hour"), ("speed", 1.609344)),
+    **dict.fromkeys(("%", "percent", "per cent", "pct", "percentage", "percentage points"), ("%", 1.0)),
+    "fraction": ("%", 100.0),  # "two thirds" is 66.7%
+    **dict.fromkeys(("l", "litre", "liter", "litres", "liters"), ("volume", 1.0)),
+    **dict.fromkeys(("gallon", "gallons"), ("volume", 3.785411784)),
+    **dict.fromkeys(("sq ft", "square foot", "square feet"), ("area", 0.09290304)),
+    **dict.fromkeys(("square metre", "square meter", "square metres", "square meters"), ("area", 1.0)),
+}
+_TIME_FACTORS = {
+    "second": 1 / 86400, "minute": 1 / 1440, "hour": 1 / 24, "day": 1.0, "night": 1.0, "week": 7.0,
+    "fortnight": 14.0, "month": 30.44, "year": 365.25, "decade": 3652.5, "century": 36525.0,
+}  # fmt: skip
+#: Relative slack between values given in different units (conversions are rounded: 2,000 ft ~ 600 m).
+CONVERSION_TOLERANCE = 0.05
 
 
-def _is_time(q: Quantity, terms: tuple[str, ...]) -> bool:
-    unit = (q.unit or "").lower().strip()
-    if _lemma(unit) in _TIME_UNITS or unit.rstrip("s") in _TIME_UNITS:
-        return True
-    return bool(terms) and terms[-1] in _TIME_UNITS
+def _measure(q: Quantity, terms: tuple[str, ...]) -> tuple[str | None, float, bool]:
+    """(dimension, factor to its base unit, whether the unit is not the base one) of a quantity."""
+    low = " ".join((q.unit or "").lower().split()).rstrip(".")
+    if not low and " ".join(terms) in _UNIT_FACTORS:
+        low = " ".join(terms)  # "13 nautical miles": the parse took the unit for a counted noun
+    if not low and (q.counts or "").lower().strip() in _UNIT_FACTORS:
+        low = (q.counts or "").lower().strip()
+    if low in _UNIT_FACTORS:
+        dim, factor = _UNIT_FACTORS[low]
+        return dim, factor, factor != 1.0
+    if low:
+        time = _TIME_FACTORS.get(_lemma(low))
+        if time is not None:
+            return "time", time, time != 1.0
+        return low.upper() if len(low) == 3 and low.isalpha() else low, 1.0, False
+    # a duration told by its counted noun: "three years", "19 seasons" stay counts of seasons
+    if terms and terms[-1] in _TIME_FACTORS and len(terms) == 1:
+        return "time", _TIME_FACTORS[terms[-1]], _TIME_FACTORS[terms[-1]] != 1.0
+    return None, 1.0, False
 
 
 def _keep_quantity(q: Quantity) -> tuple[tuple[str, ...], str | None] | None:
@@ -397,8 +435,6 @@ def _keep_quantity(q: Quantity) -> tuple[tuple[str, ...], str | None] | None:
     unit = (q.unit or "").strip() or None
     if unit is None and head is None:
         return None  # a bare number: nothing says what it counts
-    if _is_time(q, terms):
-        return None  # a duration or a year: timeline, not a quantity fact
     if unit is None and not q.counts and 1000 <= q.value <= 2100 and float(q.value).is_integer():
         return None
     return terms, head
@@ -419,6 +455,12 @@ def _claims(arts: Sequence[_Article]) -> list[_Claim]:
                 continue
             seen.add((q.start, q.end))
             terms, head = kept
+            dim, factor, converted = _measure(q, terms)
+            if dim is not None and not q.unit and (q.counts or "").lower().strip() in _UNIT_FACTORS:
+                terms, head = (), None  # the counted noun was the unit
+            duration = dim == "time" and not q.unit
+            if duration:
+                terms, head = (), None  # "three years": the duration is the measure, not a counted noun
             if q.sentence_end > q.sentence_start and q.sentence_start <= q.start and q.end <= q.sentence_end:
                 span = trim_span(text, q.sentence_start, q.sentence_end)
             else:
@@ -431,8 +473,11 @@ def _claims(arts: Sequence[_Article]) -> list[_Claim]:
                     article_id=art.article.id,
                     source=art.source,
                     quantity=q,
-                    value_text=_value_text(q),
-                    unit=_norm_unit(q.unit),
+                    value_text=_value_text(q)
+                    + (f" {q.counts.strip()}" if duration and q.counts and q.counts not in q.text else ""),
+                    unit=dim,
+                    base=q.value * factor,
+                    converted=converted,
                     terms=frozenset(terms),
                     head=head,
                     context=_stems(text[span[0] : q.start] + " " + text[q.end : span[1]], exclude),
@@ -501,70 +546,189 @@ def _clause(text: str, span: tuple[int, int], q_start: int, q_end: int) -> str:
 
 
 # --- alignment ----------------------------------------------------------------------------------
+#
+# Two passes. First, claims that state the same value (within bounds, rounding and unit conversion)
+# of the same measure in a similar frame become one value group. Then two value groups with
+# incompatible values are joined as a conflict only when their frames agree closely (same counted
+# thing, similar sentences) and no single article states both values: an article that gives both
+# is the best witness that they measure different things (a depth and a distance, a total and a
+# part, two prices in one list). Claims of one article never conflict with each other.
+
+#: Minimum context (sentence) similarity for a compatible-but-different value to join a value group.
+CONTEXT_COMPATIBLE = 0.3
+#: Minimum context similarity for two value groups to be declared a conflict over the same thing.
+CONTEXT_CONFLICT = 0.3
+#: Minimum context similarity for one value counted under two different nouns to be one fact: a
+#: rewording of one sentence ("26 Somali pirates" / "26 Somali crewmen", "23 of them").
+CONTEXT_REWORDED = 0.25
+#: The same, for a value too specific to recur by chance in one story (23, 1,037, $9.4 million).
+CONTEXT_DISTINCTIVE = 0.1
+#: Minimum counted-noun term Jaccard for a conflict (the same thing counted, not a neighbour of it).
+TERMS_CONFLICT = 0.5
+
+
+def _unit_differs(a: _Claim, b: _Claim) -> bool:
+    return (a.quantity.unit or "").lower() != (b.quantity.unit or "").lower() and (a.converted or b.converted)
+
+
+def _claims_agree(a: _Claim, b: _Claim, tolerance: float) -> bool:
+    """Whether two claims' values can both be true (bounds, "about", rounded unit conversions)."""
+    lo_a, hi_a = _interval(a.base, a.quantity.bound, tolerance)
+    lo_b, hi_b = _interval(b.base, b.quantity.bound, tolerance)
+    slack = 1e-9 * max(1.0, abs(a.base), abs(b.base))
+    if _unit_differs(a, b):
+        slack += CONVERSION_TOLERANCE * max(abs(a.base), abs(b.base))
+    return lo_a <= hi_b + slack and lo_b <= hi_a + slack
+
+
+def _same_value(a: _Claim, b: _Claim) -> bool:
+    if a.quantity.bound != b.quantity.bound:
+        return False
+    rel = CONVERSION_TOLERANCE if _unit_differs(a, b) else 1e-9
+    return math.isclose(a.base, b.base, rel_tol=rel, abs_tol=1e-9)
+
+
+def _frame(a: _Claim, b: _Claim) -> tuple[float, float, float] | None:
+    """(counted-term overlap, term Jaccard, context Jaccard) when two claims measure the same kind of thing."""
+    if a.unit != b.unit:
+        return None
+    needs_head = a.unit is None or a.head is not None or b.head is not None
+    if needs_head and (a.head is None or a.head != b.head):
+        return None
+    overlap = len(a.terms & b.terms) / max(1, min(len(a.terms), len(b.terms)))
+    jac = _jaccard(a.terms, b.terms) if (a.terms or b.terms) else 1.0
+    return overlap, jac, _jaccard(a.context, b.context)
+
+
+def _distinctive(value: float) -> bool:
+    """A value unlikely to recur by chance in one story: 23 pirates, 1,037 soldiers, $9.4 million."""
+    value = abs(value)
+    if value < 13:
+        return False
+    if float(value).is_integer():
+        n = int(value)
+        while n % 10 == 0 and n > 0:
+            n //= 10
+        return n >= 13 or (n % 5 != 0 and n > 1)
+    return True
 
 
 def _match(a: _Claim, b: _Claim, tolerance: float) -> float:
-    """A score > 0 when two quantity claims are about the same thing, 0 otherwise."""
-    if a.unit != b.unit:
+    """A score > 0 when two claims state one value of the same thing, 0 otherwise."""
+    frame = _frame(a, b)
+    if frame is None and a.unit == b.unit and a.article_id != b.article_id and _same_value(a, b):
+        # the same value counted under another noun ("23 pirates", "23 suspects", "took 23 of them"):
+        # one thing when the sentences say the same, or when the value is too specific to recur by chance
+        ctx = _jaccard(a.context, b.context)
+        if ctx >= CONTEXT_REWORDED or (_distinctive(a.base) and ctx >= CONTEXT_DISTINCTIVE):
+            return 2.5 + ctx
         return 0.0
-    needs_head = a.unit is None or a.head is not None or b.head is not None
-    if needs_head and (a.head is None or a.head != b.head):
+    if frame is None:
         return 0.0
-    overlap = len(a.terms & b.terms) / max(1, min(len(a.terms), len(b.terms)))
-    jac = _jaccard(a.terms, b.terms) if (a.terms or b.terms) else 1.0
-    ctx = _jaccard(a.context, b.context)
-    qa, qb = a.quantity, b.quantity
-    same_value = math.isclose(qa.value, qb.value, rel_tol=1e-9, abs_tol=1e-9) and qa.bound == qb.bound
-    if same_value:
+    overlap, jac, ctx = frame
+    if a.article_id == b.article_id and not _claims_agree(a, b, tolerance):
+        return 0.0  # one article's two incompatible values are two facts ("12 Somali and 11 Yemeni")
+    if _same_value(a, b):
         return 3.0 + jac + ctx if overlap >= 0.5 or (not a.terms and not b.terms) else 0.0
-    if values_compatible((qa.value, qa.bound), (qb.value, qb.bound), tolerance=tolerance):
+    if _claims_agree(a, b, tolerance):
         return 2.0 + jac + ctx if jac > 0.5 or ctx >= CONTEXT_COMPATIBLE else 0.0
-    if jac >= 0.5 and ctx >= CONTEXT_CONFLICT:
-        return 1.0 + jac + ctx
     return 0.0
 
 
-def _group_claims(claims: Sequence[_Claim], tolerance: float) -> list[_Group]:
-    """Single-link grouping, in reading order; a claim joins the group it matches best."""
+def _conflict_score(a: _Claim, b: _Claim) -> float:
+    """A score > 0 when two claims with incompatible values give the same measure of the same thing."""
+    if a.source == b.source or a.article_id == b.article_id:
+        return 0.0
+    frame = _frame(a, b)
+    if frame is None:
+        return 0.0
+    _, jac, ctx = frame
+    if jac < TERMS_CONFLICT or ctx < CONTEXT_CONFLICT:
+        return 0.0
+    return jac + ctx
+
+
+def _value_groups(claims: Sequence[_Claim], tolerance: float) -> list[_Group]:
+    """Single-link grouping of agreeing claims, in reading order; a claim joins its best group."""
     groups: list[_Group] = []
-    by_head: dict[tuple[str | None, str | None], list[int]] = defaultdict(list)
+    by_key: dict[str | None, list[int]] = defaultdict(list)
     for claim in claims:
-        key = (claim.unit, claim.head)
         best, best_score = -1, 0.0
-        for gi in by_head[key]:
+        for gi in by_key[claim.unit]:
+            members = groups[gi].claims
+            # a group holding an incompatible value from this claim's own article measures something else
+            if any(
+                m.article_id == claim.article_id and not _claims_agree(m, claim, tolerance) for m in members
+            ):
+                continue
             # the first members stand for the group: bounded work per claim in stories of many rewrites
-            score = max(_match(claim, other, tolerance) for other in groups[gi].claims[:_GROUP_SAMPLE])
+            score = max(_match(claim, other, tolerance) for other in members[:_GROUP_SAMPLE])
             if score > best_score:
                 best, best_score = gi, score
         if best < 0:
-            by_head[key].append(len(groups))
+            by_key[claim.unit].append(len(groups))
             groups.append(_Group([claim]))
         else:
             groups[best].claims.append(claim)
     return groups
 
 
+def _join_conflicts(groups: list[_Group], tolerance: float) -> list[_Group]:
+    """Join value groups that give incompatible values of one thing, unless an article states both."""
+    merged: list[_Group] = []
+    for group in groups:
+        best, best_score = -1, 0.0
+        for gi, other in enumerate(merged):
+            if other.claims[0].unit != group.claims[0].unit or other.claims[0].head != group.claims[0].head:
+                continue
+            if {c.article_id for c in other.claims} & {c.article_id for c in group.claims}:
+                continue  # a witness: one article gives both values, so they are two things
+            if all(_claims_agree(a, b, tolerance) for a in group.claims for b in other.claims):
+                continue  # compatible values that did not align are two facts, not one conflict
+            score = max(
+                (
+                    _conflict_score(a, b)
+                    for a in group.claims[:_GROUP_SAMPLE]
+                    for b in other.claims[:_GROUP_SAMPLE]
+                ),
+                default=0.0,
+            )
+            if score > best_score:
+                best, best_score = gi, score
+        if best < 0:
+            merged.append(_Group(list(group.claims)))
+        else:
+            merged[best].claims.extend(group.claims)
+    return merged
+
+
+def _group_claims(claims: Sequence[_Claim], tolerance: float) -> list[_Group]:
+    return _join_conflicts(_value_groups(claims, tolerance), tolerance)
+
+
 def _quantity_fact(group: _Group, arts: Mapping[str, _Article], tolerance: float) -> Fact:
     claims = group.claims
-    # the fact's value: the most precise wording, the most cited among equals, then the earliest
-    value_counts = Counter((c.quantity.value, c.quantity.bound) for c in claims)
+    # the fact's value: the one the most sources state, then the most precise wording, then the earliest
+    sources_of: dict[tuple[float, str], set[str]] = defaultdict(set)
+    for c in claims:
+        sources_of[(c.quantity.value, c.quantity.bound)].add(c.source)
     chosen = min(
         claims,
         key=lambda c: (
+            -len(sources_of[(c.quantity.value, c.quantity.bound)]),
             _BOUND_RANK.get(c.quantity.bound, 3),
-            -value_counts[(c.quantity.value, c.quantity.bound)],
             c.order,
         ),
     )
     values: dict[tuple[float, str], _Claim] = {}
     for c in sorted(claims, key=lambda c: (c is not chosen, c.order)):
         values.setdefault((c.quantity.value, c.quantity.bound), c)
-    pairs = list(values.items())
+    pairs = list(values.values())
     conflicts = [
         (a, b)
-        for i, (ka, a) in enumerate(pairs)
-        for kb, b in pairs[i + 1 :]
-        if not values_compatible(ka, kb, tolerance=tolerance)
+        for i, a in enumerate(pairs)
+        for b in pairs[i + 1 :]
+        if not _claims_agree(a, b, tolerance) and a.source != b.source
     ]
     origins = tuple(dict.fromkeys(c.source for c in claims))
     status: FactStatus
@@ -576,7 +740,7 @@ def _quantity_fact(group: _Group, arts: Mapping[str, _Article], tolerance: float
         )
     else:
         status = "corroborated" if len(origins) >= 2 else "single-source"
-        others = [c.value_text for _, c in pairs if c is not chosen]
+        others = [c.value_text for c in pairs if c is not chosen]
         note = (
             f"{chosen.value_text} is compatible with {', '.join(others)}"
             if others and chosen.value_text not in others

@@ -132,7 +132,11 @@ _FACILITY_RE = re.compile(
     r"\b((?:[A-Z][\w'-]+ ){0,2}[A-Z][\w'-]+) (Airfield|Air Base|Airbase|Air Force Base|Airport|Naval Base)\b"
 )
 _Range = tuple[int, int]
-_COMMON_UNITS = {"km", "kg", "mph", "kilometers", "kilometres", "miles", "tons", "tonnes", "meters", "metres"}
+_COMMON_UNITS = {
+    "km", "kg", "mph", "kilometers", "kilometres", "kilometer", "kilometre", "miles", "mile", "tons",
+    "tonnes", "meters", "metres", "meter", "metre", "m", "feet", "foot", "ft", "yards", "yard", "inches",
+    "inch", "pounds", "lb", "lbs", "cm", "mm", "litres", "liters", "gallons",
+}  # fmt: skip
 _COUNTRY_ALIASES = {
     "u.s.": "US", "usa": "US", "u.s.a.": "US", "america": "US", "uk": "GB", "u.k.": "GB", "britain": "GB",
     "great britain": "GB", "russia": "RU",
@@ -527,42 +531,204 @@ def _resolve_date(kind: str, m: re.Match[str], published: dt.date | None) -> tup
 # --- quantities -----------------------------------------------------------------
 
 
-def _number_value(tokens: Sequence[Token]) -> float | None:
-    """The numeric value of a run of number tokens ("20,000", "5 million", "six")."""
-    value: float | None = None
-    for tok in tokens:
-        low = tok.lower_.replace(",", "")
-        if low in _MULTIPLIERS and value is not None:
-            value *= _MULTIPLIERS[low]
-            continue
-        try:
-            number = float(low)
-        except ValueError:
-            parts = low.split("-")
-            if not all(p in _NUMBER_WORDS for p in parts):
-                return None
-            number = float(sum(_NUMBER_WORDS[p] for p in parts))
-        if value is None:
-            value = number
-        else:
-            return None
-    return value
+_FRACTIONS = {
+    "half": 2, "halves": 2, "third": 3, "thirds": 3, "quarter": 4, "quarters": 4, "fourth": 4,
+    "fourths": 4, "fifth": 5, "fifths": 5, "sixth": 6, "sixths": 6, "eighth": 8, "eighths": 8,
+    "tenth": 10, "tenths": 10,
+}  # fmt: skip
+_DIGITS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+")
+# What follows a number that makes it a clock time, not a quantity: "7 p. m.", "3pm", "1100 hrs".
+_CLOCK_AFTER = re.compile(r"\s*(?:[ap]\.?\s?m\b\.?|hrs\b|h\b|GMT\b|UTC\b|o'clock\b|:\d\d)", re.I)
+# A number that names rather than counts: a road, a flight, a channel, a jersey, a page.
+_NAMING_BEFORE = frozenset(
+    [
+        "route",
+        "highway",
+        "interstate",
+        "i",
+        "flight",
+        "no",
+        "number",
+        "channel",
+        "room",
+        "suite",
+        "apt",
+        "apartment",
+        "gate",
+        "pier",
+        "exit",
+        "page",
+        "section",
+        "article",
+        "chapter",
+        "jersey",
+        "precinct",
+        "district",
+        "model",
+        "version",
+        "usb",
+    ]
+)
+_STREET_AFTER = re.compile(
+    r"\s+(?:[NSEW]\.?\s+)?(?:[A-Z][\w'-]*\s+){0,3}"
+    r"(?:St|Street|Ave|Avenue|Blvd|Boulevard|Road|Rd|Lane|Ln|Drive|Dr|Way|Place|Pl|Court|Ct|Parkway|Pkwy)\b"
+)
+_AGO_AFTER = re.compile(
+    r"\s*(?:-\s*)?(?:years?|months?|weeks?|days?|decades?|centuries|century)\s+(?:ago|earlier|before)\b", re.I
+)
+_AGE_AFTER = re.compile(r"\s*-?\s*years?\s*-?\s*olds?\b", re.I)
+_SPECIFIC_AFTER = re.compile(r"\s*-\s*(?:gauge|caliber|calibre)\b|\s*(?:mm|cal)\b", re.I)
+
+
+def _word_value(low: str) -> float | None:
+    parts = [p for p in low.split("-") if p]
+    if parts and all(p in _NUMBER_WORDS for p in parts):
+        return float(sum(_NUMBER_WORDS[p] for p in parts))
+    return None
+
+
+def _token_value(tok: Token) -> float | None:
+    """The value of one number token: digits (with thousands separators) or a number word."""
+    low = tok.lower_
+    if _DIGITS.fullmatch(low):
+        return float(low.replace(",", ""))
+    return _word_value(low)
 
 
 def _is_number(tok: Token) -> bool:
     low = tok.lower_
-    if low in _NUMBER_WORDS or all(p in _NUMBER_WORDS for p in low.split("-")):
+    if _word_value(low) is not None:
         return tok.dep_ == "nummod" and low != "dozen"
-    return bool(re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?", tok.text))
+    return bool(_DIGITS.fullmatch(tok.text))
+
+
+def _number_run(doc: Doc, i: int) -> tuple[int, int, float] | None:
+    """(start, end, value) of the number starting at token ``i``: digits split by a tokenizer
+    ("2, 000", ". 09", "seventy - three"), number words, fractions ("two thirds", "one-sixth") and
+    multipliers ("5 million"); None when the token starts no number.
+    """
+    n = len(doc)
+    tok = doc[i]
+    start = i
+    # ". 09 percent": a decimal point a tokenizer set apart (it follows a word, not a digit)
+    if (
+        tok.text == "."
+        and i + 1 < n
+        and doc[i + 1].is_digit
+        and tok.whitespace_
+        and doc[i + 1].idx == tok.idx + 2
+        and (i == 0 or not doc[i - 1].text[-1:].isdigit())
+    ):
+        return start, i + 2, float("0." + doc[i + 1].text)
+    compound_word = (
+        tok.lower_ in _NUMBER_WORDS
+        and _NUMBER_WORDS[tok.lower_] >= 20
+        and i + 2 < n
+        and doc[i + 1].text == "-"
+        and doc[i + 2].lower_ in _NUMBER_WORDS
+    )
+    if not compound_word and not _is_number(tok):
+        return None
+    first_value = _token_value(tok)
+    if first_value is None:
+        return None
+    value = first_value
+    j = i + 1
+    text = tok.text
+    # thousands groups split by the tokenizer: "2, 000", "$1, 099", "10, 000"
+    if re.fullmatch(r"\d{1,3}", text):
+        while j + 1 < n and doc[j].text == "," and re.fullmatch(r"\d{3}(?:\.\d+)?", doc[j + 1].text):
+            value = value * 1000 + float(doc[j + 1].text)
+            j += 2
+    # "seventy - three", "twenty-five" already joined
+    if tok.lower_ in _NUMBER_WORDS and _NUMBER_WORDS[tok.lower_] >= 20 and j + 1 < n and doc[j].text == "-":
+        unit_word = doc[j + 1].lower_
+        if unit_word in _NUMBER_WORDS and _NUMBER_WORDS[unit_word] < 10:
+            value += _NUMBER_WORDS[unit_word]
+            j += 2
+    # fractions: "two thirds", "two-thirds" (one token "two-thirds" or three), "one-sixth"
+    k = j + 1 if j < n and doc[j].text == "-" else j
+    if k < n and doc[k].lower_ in _FRACTIONS and value < 20:
+        return start, k + 1, value / _FRACTIONS[doc[k].lower_]
+    while j < n and doc[j].lower_ in _MULTIPLIERS and doc[j].lower_ != "m":
+        value *= _MULTIPLIERS[doc[j].lower_]
+        j += 1
+    return start, j, value
+
+
+def _names_not_counts(doc: Doc, start: int, end: int) -> bool:
+    """A number that is a clock time, an address, a road, a calibre, or part of a name."""
+    text = doc.text
+    after = text[doc[end - 1].idx + len(doc[end - 1].text) : doc[end - 1].idx + len(doc[end - 1].text) + 60]
+    if _CLOCK_AFTER.match(after) or _STREET_AFTER.match(after) or _SPECIFIC_AFTER.match(after):
+        return True
+    prev = doc[start - 1] if start > 0 else None
+    if prev is not None and prev.text == "-" and start > 1:
+        prev = doc[start - 2]
+    if prev is not None and prev.lower_.rstrip(".") in _NAMING_BEFORE:
+        return True
+    # "USB 3.0", "Apollo 11", "Fox 5": a capitalised name word right before, nothing counted after
+    if prev is not None and prev.pos_ == "PROPN" and prev.text[:1].isupper() and not prev.is_sent_start:
+        nxt = doc[end] if end < len(doc) else None
+        if nxt is None or (nxt.pos_ not in ("NOUN", "PROPN", "ADJ", "SYM") and nxt.text not in ("%",)):
+            return prev.ent_type_ not in ("PERSON",) and prev.dep_ in (
+                "compound",
+                "nmod",
+                "npadvmod",
+                "appos",
+                "pobj",
+                "dobj",
+                "nsubj",
+                "ROOT",
+            )
+    return False
+
+
+def _age_subject(doc: Doc, start: int, end: int) -> str | None:
+    """Whose age a number gives: "Jackman, 40," / "son Oscar, 8" / "the 40-year-old actor"."""
+    text = doc.text
+    after = text[doc[end - 1].idx + len(doc[end - 1].text) :][:40]
+    m = _AGE_AFTER.match(after)
+    if m:
+        # the person (or noun) the "N-year-old" describes
+        stop = doc[end - 1].idx + len(doc[end - 1].text) + m.end()
+        k = end
+        while k < len(doc) and doc[k].idx < stop:
+            k += 1
+        for t in doc[k : min(len(doc), k + 6)]:
+            if t.ent_type_ == "PERSON":
+                person = next((e for e in doc.ents if e.start <= t.i < e.end), None)
+                return person.text if person is not None else t.text
+            if t.pos_ == "NOUN":
+                return t.text
+            if t.is_punct:
+                break
+        return "someone"
+    prev = doc[start - 1] if start > 0 else None
+    nxt = doc[end] if end < len(doc) else None
+    if (
+        prev is not None
+        and prev.text == ","
+        and start >= 2
+        and nxt is not None
+        and nxt.text in (",", ".", ";", "of", "and", ")")
+    ):
+        before = doc[start - 2]
+        if before.ent_type_ == "PERSON" or (before.pos_ == "PROPN" and before.text[:1].isupper()):
+            ent = next((e for e in doc.ents if e.start <= before.i < e.end), None)
+            return ent.text if ent is not None else before.text
+    if prev is not None and prev.lower_ == "aged":
+        return "someone"
+    return None
 
 
 def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
-    """Numbers with what they count, their bound and unit; dates, years and times excluded."""
+    """Numbers with what they count, their bound and unit; dates, years, times and names excluded."""
     text = doc.text
     date_spans = [(d.start, d.end) for d in dates]
     ent_label = {}
     for ent in doc.ents:
-        if ent.label_ in ("PERSON", "ORG", "GPE", "LAW", "WORK_OF_ART", "PRODUCT", "FAC", "EVENT", "TIME"):
+        if ent.label_ in ("ORG", "GPE", "LAW", "WORK_OF_ART", "PRODUCT", "FAC", "EVENT", "TIME"):
             for tok in ent:
                 ent_label[tok.i] = ent.label_
     units = _unit_surfaces()
@@ -570,27 +736,33 @@ def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
     i, n = 0, len(doc)
     while i < n:
         tok = doc[i]
-        if not _is_number(tok) or tok.i in ent_label:
+        found = _number_run(doc, i) if tok.i not in ent_label else None
+        if found is None:
             i += 1
             continue
-        j = i + 1
-        while j < n and doc[j].lower_ in _MULTIPLIERS and doc[j].lower_ not in ("m",):
-            j += 1
-        run = doc[i:j]
+        first, j, value = found
+        run = doc[first:j]
         s, e = run.start_char, run.end_char
         i = j
         if any(s < de and ds < e for ds, de in date_spans):
             continue
-        nxt = doc[j] if j < n else None
-        if nxt is not None and nxt.text in (":",) and j + 1 < n and doc[j + 1].is_digit:
-            continue  # a time of day
-        value = _number_value(list(run))
-        if value is None:
+        if _names_not_counts(doc, first, j) or _AGO_AFTER.match(text[e : e + 40]):
             continue
+        nxt = doc[j] if j < n else None
         unit: str | None = None
         prev = doc[run.start - 1] if run.start > 0 else None
         end_tok = run[-1]
-        if nxt is not None and (nxt.text == "%" or nxt.lower_ in ("percent", "per")):
+        age_of = _age_subject(doc, first, j)
+        if age_of is not None:
+            unit = "years"
+            m = _AGE_AFTER.match(text[e : e + 40])
+            if m:
+                while j < n and doc[j].idx < e + m.end():
+                    j += 1
+                end_tok = doc[j - 1]
+        elif run[-1].lower_ in _FRACTIONS:
+            unit = "fraction"  # "two thirds of the border": a share, comparable with a percentage
+        elif nxt is not None and (nxt.text == "%" or nxt.lower_ in ("percent", "per")):
             unit = "%"
             end_tok = nxt if nxt.lower_ != "per" else (doc[j + 1] if j + 1 < n else nxt)
         elif prev is not None and prev.text in _CURRENCY:
@@ -612,7 +784,7 @@ def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
                 bound = b
                 s = max(sent.start_char, s - 30) + m.start()
                 break
-        counts = _counted(doc, run, end_tok, unit)
+        counts = f"age of {age_of}" if age_of is not None else _counted(doc, run, end_tok, unit)
         out.append(Quantity(text[s:e], value, bound, unit, counts, s, e, sent.start_char, sent.end_char))
     return out
 
@@ -637,7 +809,7 @@ def _counted(doc: Doc, run: Span, end_tok: Token, unit: str | None) -> str | Non
         if tok.head.i < run.start or tok.head.i >= run.end:
             head = tok
             break
-    if unit == "%":
+    if unit in ("%", "fraction"):
         owner = end_tok if end_tok.i != head.i else head
         preps = [c for c in owner.children if c.dep_ == "prep" and c.lower_ == "of"]
         if not preps and head.head.i > end_tok.i and head.dep_ in ("nummod", "compound", "amod"):

@@ -88,7 +88,8 @@ def _by_value(facts: Sequence[Fact]) -> dict[float, Fact]:
 def test_corroborate_seed_like_story_gives_the_expected_facts() -> None:
     articles, extractions, origins = _seed_like()
     facts = _by_value(corroborate(articles, extractions, origins))
-    assert sorted(facts) == [6, 70, 1037, 20000]  # years and durations are not quantity facts
+    assert sorted(facts) == [6, 20, 70, 1037, 20000]  # a year is timeline; a duration is a fact
+    assert (facts[20].status, facts[20].counts) == ("single-source", "years")
     assert facts[20000].status == "corroborated"
     assert set(facts[20000].origins) == {"RIA Novosti", "Reuters"}
     assert {c.article_id for c in facts[20000].citations} == {"ria", "reu"}
@@ -175,8 +176,8 @@ def _c(text: str, value: float, counts: str, bound: Bound = "=", unit: str | Non
         (_c("1,037", 1037, "soldiers"), _c("about 500", 500, "soldiers", "~"), False, (1, "conflicting")),
         # a share of the border and a count of troops are never one fact
         (_c("70%", 70, "of the border", unit="%"), _c("70", 70, "troops"), False, (2, "single-source")),
-        # different counted things with the same number stay apart
-        (_c("20,000", 20000, "reservists"), _c("20,000", 20000, "refugees"), False, (2, "single-source")),
+        # the same number under two nouns in one reworded sentence is one fact ("pirates" / "suspects")
+        (_c("20,000", 20000, "reservists"), _c("20,000", 20000, "soldiers"), False, (1, "corroborated")),
     ],
 )
 def test_corroborate_status_logic(a: _Claim, b: _Claim, same_origin: bool, expected: tuple[int, str]) -> None:
@@ -264,16 +265,24 @@ def test_corroborate_values_compatible(a: tuple[float, str], b: tuple[float, str
 
 
 @pytest.mark.parametrize(
-    ("phrase", "value", "counts", "unit"),
-    [("2020", 2020, None, None), ("20 years", 20, "years", None), ("three", 3, None, None),
-     ("12", 12, None, "days")],
-)  # fmt: skip
-def test_corroborate_drops_dates_durations_and_bare_numbers(
+    ("phrase", "value", "counts", "unit"), [("2020", 2020, None, None), ("three", 3, None, None)]
+)
+def test_corroborate_drops_years_and_bare_numbers(
     phrase: str, value: float, counts: str | None, unit: str | None
 ) -> None:
     text = f"Something happened with {phrase} in it, Reuters said."
     ext = Extraction("a", quantities=(_qty(text, phrase, value, counts, "=", unit),))
     assert corroborate([_article("a", text)], {"a": ext}, {"a": "Reuters"}) == ()
+
+
+@pytest.mark.parametrize(
+    ("phrase", "value", "counts", "unit"), [("20 years", 20, "years", None), ("12 days", 12, None, "days")]
+)
+def test_corroborate_keeps_durations(phrase: str, value: float, counts: str | None, unit: str | None) -> None:
+    text = f"The siege lasted {phrase}, Reuters said."
+    ext = Extraction("a", quantities=(_qty(text, phrase, value, counts, "=", unit),))
+    facts = corroborate([_article("a", text)], {"a": ext}, {"a": "Reuters"})
+    assert [(f.kind, f.value, f.status) for f in facts] == [("quantity", value, "single-source")]
 
 
 # --- quotes and statements ----------------------------------------------------------------------
@@ -389,6 +398,7 @@ def test_corroborate_on_the_seed_texts(seeds_dir: Path) -> None:
         70: ("single-source", ("RIA Novosti",)),
         1037: ("single-source", ("Reuters",)),
         6: ("single-source", ("Reuters",)),
+        20: ("single-source", ("Reuters",)),  # the 20 years before the withdrawal: a duration
     }
     assert "compatible with more than 1,000" in (by_value[1037].note or "")
     assert "Rahmon" in by_value[20000].statement and "20,000" in by_value[20000].statement
@@ -430,3 +440,64 @@ def test_corroborate_never_fails_on_arbitrary_claims(
         assert fact.status in {"corroborated", "single-source", "conflicting"}
         for c in fact.citations:
             assert 0 <= c.start <= c.end <= len(text)
+
+
+# --- frames: what makes two values one fact, or a conflict ----------------------------------------
+
+
+def _two(text_a: str, qa: Sequence[tuple[str, float, str | None, str | None, Bound]], text_b: str,
+         qb: Sequence[tuple[str, float, str | None, str | None, Bound]]) -> list[Fact]:  # fmt: skip
+    """Quantity facts of two articles from two independent origins; claims as (phrase, value, counts, unit, bound)."""
+    arts = [_article("a", text_a), _article("b", text_b)]
+    ext = {
+        aid: Extraction(aid, quantities=tuple(_qty(text, p, v, c, b, u) for p, v, c, u, b in claims))
+        for aid, text, claims in (("a", text_a, qa), ("b", text_b, qb))
+    }
+    return [f for f in corroborate(arts, ext, {"a": "Reuters", "b": "AP"}) if f.kind == "quantity"]
+
+
+def test_corroborate_values_in_one_sentence_never_conflict() -> None:
+    text = "Marine commandos boarded the dhow to nab 12 Somali and 11 Yemeni pirates, the navy said."
+    claims = [("12", 12, "Somali pirates", None, "="), ("11", 11, "Yemeni pirates", None, "=")]
+    facts = _two(text, claims, text.replace("the navy said", "officials said"), claims)
+    assert sorted((f.value, f.status) for f in facts) == [(11, "corroborated"), (12, "corroborated")]
+
+
+def test_corroborate_an_article_stating_both_values_witnesses_two_facts() -> None:
+    # depth and distance of one quake: the second article gives both, so 35 km and 75 km are two things
+    text_a = "The quake struck at a depth of 35 km, near the town, officials said."
+    text_b = "The quake struck at a depth of 75 km from the town; its depth was 35 km, officials said."
+    facts = _two(
+        text_a, [("35 km", 35, None, "km", "=")],
+        text_b, [("75 km", 75, None, "km", "="), ("35 km", 35, None, "km", "=")],
+    )  # fmt: skip
+    assert "conflicting" not in {f.status for f in facts}
+    assert {(f.value, f.status) for f in facts} == {(35, "corroborated"), (75, "single-source")}
+
+
+def test_corroborate_unit_conversions_are_one_fact() -> None:
+    text_a = "The climber fell about 600 metres while climbing to a small hut, police said."
+    text_b = "The climber fell around 2,000 feet while climbing to a small hut, police said."
+    facts = _two(text_a, [("about 600 metres", 600, None, "metre", "~")],
+                 text_b, [("around 2,000 feet", 2000, None, "feet", "~")])  # fmt: skip
+    assert [(f.status, len(f.citations)) for f in facts] == [("corroborated", 2)]
+
+
+def test_corroborate_conflict_needs_the_same_thing_in_a_similar_sentence() -> None:
+    same = "Indian commandos seized {n} AK-47 rifles from the pirate dhow, the navy said."
+    facts = _two(same.format(n="seven"), [("seven", 7, "AK-47 rifles", None, "=")],
+                 same.format(n="12"), [("12", 12, "AK-47 rifles", None, "=")])  # fmt: skip
+    assert [f.status for f in facts] == ["conflicting"]
+    other = "The dhow carried 12 AK-47 rifles when it was first spotted last year near Aden."
+    facts = _two(same.format(n="seven"), [("seven", 7, "AK-47 rifles", None, "=")],
+                 other, [("12", 12, "AK-47 rifles", None, "=")])  # fmt: skip
+    assert sorted(f.status for f in facts) == ["single-source", "single-source"]
+
+
+def test_corroborate_about_two_thirds_and_more_than_70_percent_are_compatible_with_a_reason() -> None:
+    text_a = "The Taliban control more than 70% of the border, a security source said."
+    text_b = "The Taliban control about two thirds of the border, a security source said."
+    facts = _two(text_a, [("more than 70%", 70, "of the border", "%", ">")],
+                 text_b, [("about two thirds", 2 / 3, "of the border", "fraction", "~")])  # fmt: skip
+    assert [f.status for f in facts] == ["corroborated"]
+    assert facts[0].note is not None and "compatible" in facts[0].note
