@@ -640,12 +640,23 @@ def _conflict_score(a: _Claim, b: _Claim) -> float:
     if a.source == b.source or a.article_id == b.article_id:
         return 0.0
     frame = _frame(a, b)
-    if frame is None:
+    if frame is None or _partial(a) or _partial(b):
+        return 0.0
+    if a.unit == "time" and a.head != "age":
+        # durations ("three years", "nearly four seasons") rarely name what lasted; ages name whose age
         return 0.0
     _, jac, ctx = frame
     if jac < TERMS_CONFLICT or ctx < CONTEXT_CONFLICT:
         return 0.0
     return jac + ctx
+
+
+_PARTIAL = re.compile(r"^\W*(?:other|another|additional|more|further|remaining|rest|extra|new)\b", re.I)
+
+
+def _partial(claim: _Claim) -> bool:
+    """A part, not the whole: "two other victims", "three more soldiers" never contradict a total."""
+    return bool(_PARTIAL.match(claim.quantity.counts or ""))
 
 
 def _value_groups(claims: Sequence[_Claim], tolerance: float) -> list[_Group]:

@@ -538,7 +538,9 @@ _FRACTIONS = {
 }  # fmt: skip
 _DIGITS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+")
 # What follows a number that makes it a clock time, not a quantity: "7 p. m.", "3pm", "1100 hrs".
-_CLOCK_AFTER = re.compile(r"\s*(?:[ap]\.?\s?m\b\.?|hrs\b|h\b|GMT\b|UTC\b|o'clock\b|:\d\d)", re.I)
+_CLOCK_AFTER = re.compile(
+    rf"\s*(?:[ap]\.?\s?m\b\.?|hrs\b|h\b|GMT\b|UTC\b|o'clock\b|:\s?\d\d|(?:th\s)?{_MONTH_RE}\b)", re.I
+)
 # A number that names rather than counts: a road, a flight, a channel, a jersey, a page.
 _NAMING_BEFORE = frozenset(
     [
@@ -570,7 +572,7 @@ _NAMING_BEFORE = frozenset(
     ]
 )
 _STREET_AFTER = re.compile(
-    r"\s+(?:[NSEW]\.?\s+)?(?:[A-Z][\w'-]*\s+){0,3}"
+    r"\s+(?:[NSEW]\.?\s+)?(?:(?:[A-Z][\w'-]*|\d+(?:st|nd|rd|th))\s+){0,3}"
     r"(?:St|Street|Ave|Avenue|Blvd|Boulevard|Road|Rd|Lane|Ln|Drive|Dr|Way|Place|Pl|Court|Ct|Parkway|Pkwy)\b"
 )
 _AGO_AFTER = re.compile(
@@ -663,6 +665,15 @@ def _names_not_counts(doc: Doc, start: int, end: int) -> bool:
     if _CLOCK_AFTER.match(after) or _STREET_AFTER.match(after) or _SPECIFIC_AFTER.match(after):
         return True
     prev = doc[start - 1] if start > 0 else None
+    if prev is not None and prev.text == ":" and start > 1 and doc[start - 2].text.isdigit():
+        return True  # "9 : 25": the minutes of a clock time
+    if (
+        prev is not None
+        and prev.text in ("-", "–")
+        and start > 1
+        and re.fullmatch(r"(?:19|20)\d\d", doc[start - 2].text)
+    ):
+        return True  # "2002 - 03": a season, not a count
     if prev is not None and prev.text == "-" and start > 1:
         prev = doc[start - 2]
     if prev is not None and prev.lower_.rstrip(".") in _NAMING_BEFORE:
@@ -722,6 +733,48 @@ def _age_subject(doc: Doc, start: int, end: int) -> str | None:
     return None
 
 
+_RANGE_WORDS = frozenset({"to", "or", "and"})
+
+
+def _range_end(doc: Doc, start: int, end: int) -> tuple[int, float] | None:
+    """(end, high value) when a number is the low end of a range: "10 to 15", "two or three",
+    "between four and seven", "40 - to 50 -", "$10 million to $15 million"."""
+    n = len(doc)
+    k = end
+    if k < n and doc[k].text in ("-", "–") and k + 1 < n and doc[k + 1].lower_ == "to":
+        k += 1  # "24- to 30-foot"
+    if k >= n or doc[k].lower_ not in _RANGE_WORDS:
+        return None
+    if doc[k].lower_ == "and" and not (start > 0 and doc[start - 1].lower_ == "between"):
+        return None
+    k += 1
+    if k < n and doc[k].text in _CURRENCY:
+        k += 1
+    found = _number_run(doc, k) if k < n else None
+    if found is None and k < n and (word := _word_value(doc[k].lower_)) is not None:
+        found = (k, k + 1, word)  # "two or three": the second word need not modify the noun
+    if found is None:
+        return None
+    _, high_end, high = found
+    low = _number_run(doc, start)
+    if low is None or not low[2] < high:
+        return None
+    return high_end, high
+
+
+def _counts_one(doc: Doc, i: int) -> bool:
+    """Whether the word "one" counts something ("killing one", "one count of ... and three counts")
+    rather than picking one out ("one man told", "one day", "one of the ...")."""
+    tok = doc[i]
+    sent = tok.sent
+    if re.search(
+        r"(?:at least|only|just|more than|fewer than|about)\s+$", doc.text[sent.start_char : tok.idx], re.I
+    ):
+        return True
+    others = [t for t in sent if t.i != i and (_DIGITS.fullmatch(t.text) or t.lower_ in _NUMBER_WORDS)]
+    return bool(others) and tok.head.lemma_ not in ("day", "time", "point", "way", "thing")
+
+
 def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
     """Numbers with what they count, their bound and unit; dates, years, times and names excluded."""
     text = doc.text
@@ -741,9 +794,15 @@ def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
             i += 1
             continue
         first, j, value = found
+        ranged = _range_end(doc, first, j)
+        if ranged is not None:
+            j, high = ranged
+            value = (value + high) / 2  # "24- to 30-foot", "$10 million to $15 million": the midpoint, about
         run = doc[first:j]
         s, e = run.start_char, run.end_char
         i = j
+        if run.text.lower() == "one" and not _counts_one(doc, first):
+            continue
         if any(s < de and ds < e for ds, de in date_spans):
             continue
         if _names_not_counts(doc, first, j) or _AGO_AFTER.match(text[e : e + 40]):
@@ -768,13 +827,18 @@ def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
         elif prev is not None and prev.text in _CURRENCY:
             unit = _CURRENCY[prev.text]
             s = prev.idx
+        elif nxt is not None and nxt.text == "-" and j + 1 < n and doc[j + 1].lower_ in _COMMON_UNITS:
+            unit = doc[j + 1].lower_  # "a 30 - mile pursuit", "a 10-metre dhow"
+            end_tok = doc[j + 1]
         elif nxt is not None and ((nxt.text in units and nxt.pos_ != "NOUN") or nxt.lower_ in _COMMON_UNITS):
             unit = _quantulum_unit(text[run.start_char : nxt.idx + len(nxt.text) + 1]) or nxt.text
             end_tok = nxt
         e = max(e, end_tok.idx + len(end_tok.text))
-        bound: Bound = "="
+        bound: Bound = "~" if ranged is not None else "="
         sent = tok.sent
         before = text[max(sent.start_char, s - 30) : s]
+        if ranged is not None and before.rstrip().lower().endswith("between"):
+            s = s - (len(before) - len(before.rstrip())) - len("between")
         for pattern, b in _BOUND_PATTERNS:
             m = pattern.search(before)
             word = _token_at(doc, max(sent.start_char, s - 30) + m.start()) if m else None

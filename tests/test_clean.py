@@ -207,3 +207,27 @@ def test_clean_fuzz_word_soup(parts: list[str]) -> None:
     text = " ".join(parts)
     result = _clean(text, title="T")
     assert isinstance(result, Article) and result.raw_text == text
+
+
+@pytest.mark.parametrize(
+    ("given", "url", "outlet"),
+    [
+        ("https://www.thehill.com/x", "https://www.thehill.com/x", "thehill.com"),
+        (
+            "http : / / www. news.com. au / story - one. html",
+            "http://www.news.com.au/story-one.html",
+            "news.com.au",
+        ),
+        ("http : / / / not a host", None, None),
+        ("garbage with spaces", None, None),
+    ],
+)
+def test_clean_repairs_tokenised_urls_and_never_makes_an_outlet_of_a_bad_one(
+    given: str, url: str | None, outlet: str | None
+) -> None:
+    doc = RawDocument(Source("f.jsonl", 1), "jsonl", text="Some article text " * 20, url=given)
+    article = clean(doc, CleanSettings())
+    assert isinstance(article, Article)
+    assert (article.url, article.outlet) == (url, outlet)
+    if url != given:
+        assert any("url" in note for note in article.metadata["notes"])

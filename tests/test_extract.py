@@ -298,3 +298,52 @@ def test_extract_dict_shape(seeds: dict[str, tuple[str, Extraction]]) -> None:
         "content_end", "direct",
     }  # fmt: skip
     assert row["id"] == "reuters" and len(row["quotes"]) == len(ex.quotes)
+
+
+# --- numbers read right ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # (value, bound, unit) of every quantity, in order
+        (
+            "Robert Buckley, 32, fell about 2, 000 feet while climbing.",
+            [(32, "=", "years"), (2000, "~", "feet")],
+        ),
+        ("He had a blood alcohol content of. 09 percent, police said.", [(0.09, "=", "%")]),
+        ("Subryan was ordered held on $200, 000 bail.", [(200000, "=", "USD")]),
+        ("He counted seventy - three people at the scene.", [(73, "=", None)]),
+        ("The Taliban control about two thirds of the border.", [(2 / 3, "~", "fraction")]),
+        ("NBC lost an estimated $ 10 million to $ 15 million in revenue.", [(12_500_000, "~", "USD")]),
+        ("The 40-year-old actor plays a cattle driver.", [(40, "=", "years")]),
+        ("A 30 - mile pursuit followed the shooting.", [(30, "=", "mile")]),
+    ],
+)
+def test_extract_quantities_read_numbers_as_written(
+    extractor: Extractor, text: str, expected: list[tuple[float, str, str | None]]
+) -> None:
+    got = [(q.value, q.bound, q.unit) for q in extractor.extract(text).quantities]
+    assert [(pytest.approx(v), b, u) for v, b, u in expected] == got
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It happened at about 7 p. m. on Friday near the store.",
+        "At 9 : 25 in the morning the boats were spotted.",
+        "She was struck at 200 W. American Blvd. while walking.",
+        "Jackson failed sobriety tests on State Route 52 in San Diego.",
+        "Thirty years ago I was in Sydney watching the show.",
+        "His 2002 - 03 squad tied for second in the division.",
+        "She was bad, one man told the reporter.",
+    ],
+)
+def test_extract_quantities_skip_times_addresses_names_and_idioms(extractor: Extractor, text: str) -> None:
+    assert extractor.extract(text).quantities == ()
+
+
+def test_extract_quantities_age_names_whose_age(extractor: Extractor) -> None:
+    text = "Jackman sings ballads at home, makes pancakes for son Oscar, 8, daughter Ava, 3."
+    got = [(q.value, q.counts) for q in extractor.extract(text).quantities]
+    assert got == [(8, "age of Oscar"), (3, "age of Ava")]
