@@ -628,11 +628,25 @@ def _match(a: _Claim, b: _Claim, tolerance: float) -> float:
     overlap, jac, ctx = frame
     if a.article_id == b.article_id and not _claims_agree(a, b, tolerance):
         return 0.0  # one article's two incompatible values are two facts ("12 Somali and 11 Yemeni")
+    if a.article_id == b.article_id and a.sentence == b.sentence and not _same_value(a, b):
+        # two values side by side are two things ("20,000 reservists after more than 1,000 soldiers
+        # fled"), unless one restates the other in another unit ("600 metres (2,000 feet)")
+        return 0.0
     if _same_value(a, b):
         return 3.0 + jac + ctx if overlap >= 0.5 or (not a.terms and not b.terms) else 0.0
-    if _claims_agree(a, b, tolerance):
+    if _claims_agree(a, b, tolerance) and _near(a.base, b.base):
         return 2.0 + jac + ctx if jac > 0.5 or ctx >= CONTEXT_COMPATIBLE else 0.0
     return 0.0
+
+
+#: How far a bound reaches when aligning: "more than 1,000" states 1,037, not 20,000 (it would never
+#: be written for 20,000), though the two can both be true.
+BOUND_REACH = 1.5
+
+
+def _near(x: float, y: float) -> bool:
+    lo, hi = sorted((abs(x), abs(y)))
+    return hi <= lo * BOUND_REACH if lo > 0 else hi == 0
 
 
 def _conflict_score(a: _Claim, b: _Claim) -> float:

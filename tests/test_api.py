@@ -184,3 +184,20 @@ def test_api_interrupted_ingest_keeps_what_was_stored(tmp_path: Path, seeds_dir:
     assert len(desk.articles()) == 1 and len(desk.stories()) == 1  # the batch rolled back whole
     assert desk.ingest([tmp_path / "more"]).added == 1
     assert len(desk.articles()) == 2
+
+
+def test_api_seeds_plus_wire_items_keep_20000_corroborated_by_every_origin(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    """The seeds and an RSS file of two more wire reports (AFP, Reuters) that repeat 20,000: the
+    headline fact stays corroborated by each origin that states it, and nothing conflicts with it."""
+    wire = Path(__file__).parent / "fixtures" / "wire_tajik.xml"
+    with Desk.open(tmp_path / "wire.db") as desk:
+        desk.ingest([seeds_dir, wire])
+        facts = [f for s in desk.stories() for f in desk.detail(s.id).facts if f.kind == "quantity"]
+    by_value = {f.value: f for f in facts}
+    assert by_value[20000].status == "corroborated"
+    assert set(by_value[20000].origins) == {"RIA Novosti", "AFP", "Reuters"}
+    assert not [f for f in facts if f.status == "conflicting"]
+    bound = by_value[1000]  # "more than 1,000" in both wire items, compatible with the seed's 1,037
+    assert bound.status == "corroborated" and "1,037" in (bound.note or "")
