@@ -616,7 +616,12 @@ def _distinctive(value: float) -> bool:
 def _match(a: _Claim, b: _Claim, tolerance: float) -> float:
     """A score > 0 when two claims state one value of the same thing, 0 otherwise."""
     frame = _frame(a, b)
-    if frame is None and a.unit == b.unit and a.article_id != b.article_id and _same_value(a, b):
+    if (
+        frame is None
+        and a.unit == b.unit
+        and a.article_id != b.article_id
+        and (_same_value(a, b) or (_claims_agree(a, b, tolerance) and _near(a.base, b.base)))
+    ):
         # the same value counted under another noun ("23 pirates", "23 suspects", "took 23 of them"):
         # one thing when the sentences say the same, or when the value is too specific to recur by chance
         ctx = _jaccard(a.context, b.context)
@@ -654,7 +659,7 @@ def _conflict_score(a: _Claim, b: _Claim) -> float:
     if a.source == b.source or a.article_id == b.article_id:
         return 0.0
     frame = _frame(a, b)
-    if frame is None or _partial(a) or _partial(b):
+    if frame is None or _partial(a) != _partial(b):  # a part never contradicts a total
         return 0.0
     if a.unit == "time" and a.head != "age":
         # durations ("three years", "nearly four seasons") rarely name what lasted; ages name whose age

@@ -576,7 +576,7 @@ _STREET_AFTER = re.compile(
     r"(?:St|Street|Ave|Avenue|Blvd|Boulevard|Road|Rd|Lane|Ln|Drive|Dr|Way|Place|Pl|Court|Ct|Parkway|Pkwy)\b"
 )
 _AGO_AFTER = re.compile(
-    r"\s*(?:-\s*)?(?:years?|months?|weeks?|days?|decades?|centuries|century)\s+(?:ago|earlier|before)\b", re.I
+    r"\s*(?:-\s*)?(?:years?|months?|weeks?|days?|decades?|centuries|century)\s+ago\b", re.I
 )
 _AGE_AFTER = re.compile(r"\s*-?\s*years?\s*-?\s*olds?\b", re.I)
 _SPECIFIC_AFTER = re.compile(r"\s*-\s*(?:gauge|caliber|calibre)\b|\s*(?:mm|cal)\b", re.I)
@@ -733,6 +733,32 @@ def _age_subject(doc: Doc, start: int, end: int) -> str | None:
     return None
 
 
+_SCORE_AFTER = frozenset("loss win victory defeat rout thumping setback triumph decision game".split())
+
+
+def _record(doc: Doc, start: int, end: int) -> list[Quantity] | None:
+    """A win-loss record ("122-147", "43 - 39 record") or a score ("an 88-72 loss"): two counts."""
+    n = len(doc)
+    if end != start + 1 or end + 1 >= n or doc[end].text not in ("-", "–"):
+        return None
+    a, b = doc[start], doc[end + 1]
+    if not (re.fullmatch(r"\d{1,3}", a.text) and re.fullmatch(r"\d{1,3}", b.text)):
+        return None
+    if end + 2 < n and doc[end + 2].text in ("-", "–", "/"):
+        return None  # "1-800-..." or a date, not a record
+    following = {t.lemma_.lower() for t in doc[end + 2 : min(n, end + 5)]}
+    names = (
+        ("points of the winner", "points of the loser") if following & _SCORE_AFTER else ("wins", "losses")
+    )
+    sent = a.sent
+    return [
+        Quantity(
+            t.text, float(t.text), "=", None, name, t.idx, t.idx + len(t.text), sent.start_char, sent.end_char
+        )
+        for t, name in ((a, names[0]), (b, names[1]))
+    ]
+
+
 _RANGE_WORDS = frozenset({"to", "or", "and"})
 
 
@@ -794,6 +820,11 @@ def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
             i += 1
             continue
         first, j, value = found
+        paired = _record(doc, first, j)
+        if paired is not None:
+            out.extend(paired)
+            i = j + 2
+            continue
         ranged = _range_end(doc, first, j)
         if ranged is not None:
             j, high = ranged
