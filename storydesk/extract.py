@@ -83,6 +83,18 @@ _MULTIPLIERS = {
     "m": 1e6,
 }
 _CURRENCY = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₽": "RUB"}
+_CURRENCY_CODES = {
+    c: c for c in ("USD", "EUR", "GBP", "JPY", "RUB", "INR", "AUD", "CAD", "CNY", "CHF", "NZD")
+}
+_CURRENCY_WORDS = {
+    "dollars": "USD",
+    "dollar": "USD",
+    "euros": "EUR",
+    "euro": "EUR",
+    "rupees": "INR",
+    "rubles": "RUB",
+    "roubles": "RUB",
+}
 
 _BOUND_PATTERNS: list[tuple[re.Pattern[str], Bound]] = [
     (
@@ -622,6 +634,20 @@ def _number_run(doc: Doc, i: int) -> tuple[int, int, float] | None:
         and (i == 0 or not doc[i - 1].text[-1:].isdigit())
     ):
         return start, i + 2, float("0." + doc[i + 1].text)
+    # "a hundred billion dollars", "about a dozen ships": the article stands for one
+    if (
+        tok.lower_ in ("a", "an")
+        and i + 1 < n
+        and doc[i + 1].lower_ in ("hundred", "thousand", "million", "billion", "dozen")
+    ):
+        value = 12.0 if doc[i + 1].lower_ == "dozen" else _MULTIPLIERS[doc[i + 1].lower_]
+        j = i + 2
+        while j < n and doc[j].lower_ in _MULTIPLIERS and doc[j].lower_ != "m":
+            value *= _MULTIPLIERS[doc[j].lower_]
+            j += 1
+        return start, j, value
+    if tok.lower_ == "twice":
+        return start, i + 1, 2.0
     compound_word = (
         tok.lower_ in _NUMBER_WORDS
         and _NUMBER_WORDS[tok.lower_] >= 20
@@ -733,7 +759,9 @@ def _age_subject(doc: Doc, start: int, end: int) -> str | None:
     return None
 
 
-_SCORE_AFTER = frozenset("loss win victory defeat rout thumping setback triumph decision game".split())
+_SCORE_AFTER = frozenset(
+    ["loss", "win", "victory", "defeat", "rout", "thumping", "setback", "triumph", "decision", "game"]
+)
 
 
 def _record(doc: Doc, start: int, end: int) -> list[Quantity] | None:
@@ -858,6 +886,13 @@ def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
         elif prev is not None and prev.text in _CURRENCY:
             unit = _CURRENCY[prev.text]
             s = prev.idx
+        elif nxt is not None and (nxt.text in _CURRENCY_CODES or nxt.lower_ in _CURRENCY_WORDS):
+            unit = (
+                _CURRENCY_CODES.get(nxt.text) or _CURRENCY_WORDS[nxt.lower_]
+            )  # "100 billion USD", "$5 dollars"
+            end_tok = nxt
+        elif run[-1].lower_ == "twice":
+            unit = None
         elif nxt is not None and nxt.text == "-" and j + 1 < n and doc[j + 1].lower_ in _COMMON_UNITS:
             unit = doc[j + 1].lower_  # "a 30 - mile pursuit", "a 10-metre dhow"
             end_tok = doc[j + 1]
@@ -879,7 +914,12 @@ def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
                 bound = b
                 s = max(sent.start_char, s - 30) + m.start()
                 break
-        counts = f"age of {age_of}" if age_of is not None else _counted(doc, run, end_tok, unit)
+        if age_of is not None:
+            counts: str | None = f"age of {age_of}"
+        elif run[-1].lower_ == "twice":
+            counts = "times"
+        else:
+            counts = _counted(doc, run, end_tok, unit)
         out.append(Quantity(text[s:e], value, bound, unit, counts, s, e, sent.start_char, sent.end_char))
     return out
 

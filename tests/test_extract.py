@@ -318,6 +318,10 @@ def test_extract_dict_shape(seeds: dict[str, tuple[str, Extraction]]) -> None:
         ("NBC lost an estimated $ 10 million to $ 15 million in revenue.", [(12_500_000, "~", "USD")]),
         ("The 40-year-old actor plays a cattle driver.", [(40, "=", "years")]),
         ("A 30 - mile pursuit followed the shooting.", [(30, "=", "mile")]),
+        ("India will invest a hundred billion dollars in the plan.", [(1e11, "=", "USD")]),
+        ("The deal is worth 500 million USD to the company.", [(5e8, "=", "USD")]),
+        ("Officials said about a dozen ships were seized.", [(12, "~", None)]),
+        ("The tanker was hit twice by missiles.", [(2, "=", None)]),
     ],
 )
 def test_extract_quantities_read_numbers_as_written(
