@@ -70,12 +70,36 @@ def _lsh_method(obj: Any, name: str) -> Any:
     raise SnapshotError(f"stream state asks for attribute {name!r} of {type(obj).__name__}")
 
 
+def _bytearray(*args: Any) -> bytearray:
+    """``bytearray`` as pickle may call it: from bytes the file holds, never from a size to allocate."""
+    if args and isinstance(args[0], int):
+        raise SnapshotError(f"stream state asks to allocate {args[0]:,} bytes, which a state never does")
+    return bytearray(*args)
+
+
+def _guarded_reconstruct(reconstruct: Any) -> Any:
+    """numpy's ``_reconstruct`` as pickle may call it: numpy pickles an empty array and fills it from
+    the file's bytes, so any other shape is an allocation the file does not pay for."""
+
+    def call(cls: Any, shape: Any, dtype: Any) -> Any:
+        if shape not in ((0,), [0]):
+            raise SnapshotError(
+                f"stream state asks for an array of shape {shape!r}, which a state never does"
+            )
+        return reconstruct(cls, shape, dtype)
+
+    return call
+
+
 class _Unpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if module == "builtins" and name == "getattr":
             return _lsh_method
+        if module == "builtins" and name == "bytearray":
+            return _bytearray
         if name in _ALLOWED.get(module, ()):
-            return super().find_class(module, name)
+            found = super().find_class(module, name)
+            return _guarded_reconstruct(found) if name == "_reconstruct" else found
         raise SnapshotError(f"stream state names {module}.{name}, which a state never holds")
 
 
@@ -118,12 +142,19 @@ def commit(tmp: Path) -> None:
     os.replace(tmp, tmp.with_name(tmp.name.removesuffix(".tmp").rsplit(".", 1)[0]))
 
 
-def read(database: str | Path, token: str) -> Any:
-    """The state saved for batch ``token``; SnapshotError when absent, stale or unusable."""
+def read(database: str | Path, token: str, max_bytes: int | None = None) -> Any:
+    """The state saved for batch ``token``; SnapshotError when absent, stale, unusable, or larger than
+    ``max_bytes`` (checked before anything is loaded)."""
     path = path_for(database)
     try:
         with path.open("rb") as fh:
-            saved = fh.readline().rstrip(b"\n").decode("ascii", "replace")
+            size = os.fstat(fh.fileno()).st_size
+            if max_bytes is not None and size > max_bytes:
+                raise SnapshotError(
+                    f"{path} is {size:,} bytes, over the limit of {max_bytes:,} (setting "
+                    "ingest.max_stream_state_bytes): not loaded"
+                )
+            saved = fh.readline(256).rstrip(b"\n").decode("ascii", "replace")
             if saved != token:
                 raise SnapshotError(f"{path} belongs to another batch than the database's last")
             return loads(fh.read())
