@@ -57,8 +57,14 @@ def decode_text(data: bytes) -> tuple[str, dict[str, Any] | None]:
         return text, _note("utf-8", "invalid UTF-8 bytes replaced", bad)
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data[:_DETECT_BYTES]).best()
+    matches = from_bytes(data[:_DETECT_BYTES])
+    best = matches.best()
     encoding = best.encoding if best is not None else "cp1252"
+    # On short texts several single-byte charsets decode equally cleanly and the detector's pick
+    # among them is close to arbitrary (French Latin-1 came out as cp775). Among those, prefer
+    # windows-1252: what browsers assume for undeclared legacy pages (WHATWG: latin-1 is cp1252).
+    if best is not None and any(m.encoding == "cp1252" and m.chaos <= best.chaos for m in matches):
+        encoding = "cp1252"
     try:
         decoded = data.decode(encoding, errors="replace")
     except LookupError:
