@@ -129,11 +129,15 @@ def stage(database: str | Path, token: str, payload: bytes) -> Path:
     """Write the state for batch ``token`` under a temporary name; ``commit`` moves it into place."""
     final = path_for(database)
     tmp = final.with_name(f"{final.name}.{token}.tmp")
-    with tmp.open("wb") as fh:
-        fh.write(token.encode("ascii") + b"\n")
-        fh.write(payload)
-        fh.flush()
-        os.fsync(fh.fileno())
+    try:
+        with tmp.open("wb") as fh:
+            fh.write(token.encode("ascii") + b"\n")
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:  # a full disk, a failed fsync, Ctrl-C: leave no partial file behind
+        tmp.unlink(missing_ok=True)
+        raise
     return tmp
 
 
