@@ -297,13 +297,21 @@ FRENCH = (
 ) * 4
 
 
-def test_hostile_latin1_file_is_decoded_with_a_note(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        FRENCH,
+        FRENCH[:260],
+        "Der Bürgermeister sagte, die Straße sei gesperrt. Über 300 Häuser sind beschädigt.",
+    ],
+)
+def test_hostile_latin1_file_is_decoded_with_a_note(tmp_path: Path, text: str) -> None:
     path = tmp_path / "latin.txt"
-    path.write_bytes(FRENCH.encode("latin-1"))
+    path.write_bytes(text.encode("latin-1"))
     [doc], rejections = _read(path)
-    assert not rejections and doc.text == FRENCH
+    assert not rejections and doc.text == text
     note = doc.metadata["decoding"]
-    assert note["how"] == "detected by charset-normalizer" and note["replaced"] == 0
+    assert note == {"charset": "cp1252", "how": "detected by charset-normalizer", "replaced": 0}
     article = clean(doc, Settings().clean)
     assert isinstance(article, Article) and article.metadata["decoding"] == note
 

@@ -63,7 +63,10 @@ def decode_text(data: bytes) -> tuple[str, dict[str, Any] | None]:
     # On short texts several single-byte charsets decode equally cleanly and the detector's pick
     # among them is close to arbitrary (French Latin-1 came out as cp775). Among those, prefer
     # windows-1252: what browsers assume for undeclared legacy pages (WHATWG: latin-1 is cp1252).
-    if best is not None and any(m.encoding == "cp1252" and m.chaos <= best.chaos for m in matches):
+    # (A match lists the charsets that decode the bytes to the same text in could_be_from_charset.)
+    if best is not None and any(
+        "cp1252" in m.could_be_from_charset and m.chaos <= best.chaos for m in matches
+    ):
         encoding = "cp1252"
     try:
         decoded = data.decode(encoding, errors="replace")
