@@ -4,7 +4,7 @@
 
 - **hostile inputs**: each case of the issue's table is built in a temporary folder and read in a
   child process of its own (read + clean, what ingest does before the models), whose wall time and
-  peak memory (ru_maxrss) are printed with the outcome; the WARC bomb is also ingested end to end
+  peak memory (its own VmHWM) are printed with the outcome; the WARC bomb is also ingested end to end
   through the CLI (models included) to show the good article stored.
 - **kill points**: a real ``storydesk ingest`` is SIGKILLed at each point of its write path, on a
   fresh desk and on a second batch; a point is survived when ``PRAGMA integrity_check`` says ok and
@@ -258,15 +258,21 @@ def run_cli_cases(root: Path) -> None:
         (base / "in" / "bomb.warc.gz").write_bytes(
             _gzip_member([_warc_record("https://good.example/quake", STORY)]) + _gzip_member(bomb)
         )
-        code, text, seconds, mb = _child(
-            [*cli, "--db", str(base / "d.db"), "ingest", str(base / "in"), "--json"]
-        )
-        match = re.search(r'"added": (\d+)', text)
-        added = match.group(1) if match else "?"
-        print(
-            f"- end to end, `storydesk ingest` of the WARC bomb beside a good article: exit {code}, "
-            f"{added} added, {seconds:.1f} s, {mb:.0f} MB (models included)"
-        )
+        (base / "alone").mkdir()
+        (base / "alone" / "good.warc").write_bytes(_warc_record("https://good.example/quake", STORY))
+        for label, name in (
+            ("the WARC bomb beside a good article", "in"),
+            ("the good article alone", "alone"),
+        ):
+            code, text, seconds, mb = _child(
+                [*cli, "--db", str(base / f"{name}.db"), "ingest", str(base / name), "--json"]
+            )
+            match = re.search(r'"added": (\d+)', text)
+            added = match.group(1) if match else "?"
+            print(
+                f"- end to end, `storydesk ingest` of {label}: exit {code}, {added} added, "
+                f"{seconds:.1f} s, {mb:.0f} MB (models included)"
+            )
 
 
 def run_kill() -> None:
