@@ -167,6 +167,7 @@ class Store:
 
     def __init__(self, path: str | Path, *, create: bool = True, busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.path = str(path)
+        self.busy_timeout = busy_timeout
         if not create and self.path != ":memory:" and not Path(self.path).is_file():
             raise StoreError(f"no desk at {self.path}: the file does not exist (ingest creates a desk)")
         try:
@@ -224,7 +225,15 @@ class Store:
         if self._in_tx:
             yield
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            raise StoreError(
+                f"{self.path} is being written by another process (waited {self.busy_timeout:g} s): "
+                "try again when it has finished"
+            ) from exc
         self._in_tx = True
         try:
             yield

@@ -20,6 +20,7 @@ from test_stream import ARTICLES, _layer, _write
 
 from storydesk import api, snapshot
 from storydesk.api import Desk
+from storydesk.errors import StoreError
 from storydesk.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,8 +202,8 @@ def test_faults_second_writer_waits_for_the_first(tmp_path: Path) -> None:
     thread.start()
     holding.wait()
     impatient = Store(db, busy_timeout=0.1)
-    with pytest.raises(sqlite3.OperationalError, match="locked"), impatient.transaction():
-        pass  # what a short busy timeout gives: the failure the default timeout avoids
+    with pytest.raises(StoreError, match="being written by another process"), impatient.transaction():
+        pass  # what a short busy timeout gives: the failure the default timeout avoids, said plainly
     impatient.close()
     second = Store(db)  # the default: waits for the first writer, then writes
     with second.transaction():

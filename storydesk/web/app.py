@@ -34,7 +34,7 @@ def create_app(db_path: str | Path, settings: Settings | None = None, *, create:
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
 
     def desk() -> Iterator[Desk]:
-        d = Desk.open(db_path, settings)
+        d = Desk.open(db_path, settings, create=False)
         try:
             yield d
         finally:
