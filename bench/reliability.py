@@ -260,9 +260,13 @@ def run_cli_cases(root: Path) -> None:
         )
         (base / "alone").mkdir()
         (base / "alone" / "good.warc").write_bytes(_warc_record("https://good.example/quake", STORY))
+        (base / "huge").mkdir()
+        sentence = "Officials said the quake damaged hundreds of homes along the coast on Tuesday. "
+        (base / "huge" / "huge.txt").write_text(sentence * (19_000_000 // len(sentence)), encoding="utf-8")
         for label, name in (
             ("the WARC bomb beside a good article", "in"),
             ("the good article alone", "alone"),
+            ("a 19 MB single article", "huge"),
         ):
             code, text, seconds, mb = _child(
                 [*cli, "--db", str(base / f"{name}.db"), "ingest", str(base / name), "--json"]
