@@ -327,22 +327,22 @@ def run_fuzz(examples: int) -> None:
     for line in done.stdout.splitlines():
         if m := re.match(r"tests/test_fuzz.py::(\w+):", line.strip()):
             current = m.group(1)
-        elif m := re.search(r"(\d+) passing examples?, (\d+) failing", line):
-            print(f"- {current}: {m.group(1)} passing, {m.group(2)} failing")
+        elif m := re.search(r"(\d+) passing, (\d+) failing", line):
+            print(f"- {current}: {m.group(1)} inputs passed, {m.group(2)} failed")
     crashes = len(re.findall(r"^FAILED", done.stdout, re.MULTILINE))
     print(
         f"crashes found: {crashes} ({done.stdout.strip().splitlines()[-1] if done.stdout.strip() else 'no output'})"
     )
 
 
-def run_concurrency() -> None:
+def run_concurrency(rounds: int = 20) -> None:
     import uvicorn
     from test_stream import ARTICLES, _write
 
     from storydesk.api import Desk
     from storydesk.web import create_app
 
-    print("== concurrency (4 readers on 127.0.0.1 while batches are ingested) ==")
+    print(f"== concurrency (4 readers on 127.0.0.1 while {rounds} batches are ingested) ==")
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         db = root / "d.db"
@@ -375,8 +375,12 @@ def run_concurrency() -> None:
             r.start()
         start = time.perf_counter()
         with Desk.open(db) as desk:
-            for n, first in enumerate(range(2, len(ARTICLES), 2)):
-                desk.ingest([_write(root / f"b{n}.jsonl", ARTICLES[first : first + 2])])
+            for n in range(rounds):  # the articles again and again, each round's copies told apart
+                batch = [
+                    {**a, "id": f"{a['id']}-{n}", "text": f"{a['text']} (Update {n}: {a['id']}.)"}
+                    for a in ARTICLES[(2 * n) % len(ARTICLES) :][:2]
+                ]
+                desk.ingest([_write(root / f"b{n}.jsonl", batch)])
         seconds = time.perf_counter() - start
         stop.set()
         for r in readers:
