@@ -1,5 +1,6 @@
 """Fuzzing the readers (issue 20): whatever the bytes, a reader yields documents and rejections and
-never raises, within its bounds. Text, HTML, JSONL, feeds, WARC and gzip each get a strategy.
+never raises, within its bounds. Text, HTML, JSONL, feeds, WARC and gzip each get a strategy, and
+extraction gets news-like text (its spans must index the text it was given).
 
 The default suite runs a few dozen inputs per reader; ``make reliability`` sets
 ``STORYDESK_FUZZ_EXAMPLES`` for a long run. A crash hypothesis finds is kept in its example database
@@ -8,17 +9,20 @@ and replayed first; the ones found while writing this are pinned below with ``@e
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import os
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from storydesk.clean import clean
 from storydesk.config import IngestSettings, Settings
+from storydesk.extract import Extractor
 from storydesk.ingest import read_path
 from storydesk.models import Article, RawDocument, Rejection
 
@@ -28,7 +32,11 @@ CLEAN = Settings().clean
 FUZZ = settings(
     max_examples=int(os.environ.get("STORYDESK_FUZZ_EXAMPLES", "30")),
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
 )
 
 
@@ -196,3 +204,28 @@ def test_fuzz_warc_reader(records: list[bytes], compress: bool, cut: int) -> Non
 def test_fuzz_gzip_reader(inner: bytes, name: str, cut: int) -> None:
     packed = gzip.compress(inner)
     _check(name, packed[: len(packed) - cut] if cut < len(packed) else packed)
+
+
+_NEWSY = st.sampled_from(
+    ["said", "Reuters", '"', "“", "”", "'", "4,000", "1.5", "percent", "$", "€", "million", "Chile", "Obama",
+     "on", "Tuesday", "2014", "-", "—", ":", "\n", "\n\n", "(", ")", "killed", "at least", "more than",
+     "according to", "AP", "\u202e", "\x00", "½", "٣", "12th", "1e308", "9" * 50]
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def extractor() -> Extractor:
+    settings = Settings()
+    return Extractor(settings.extract, settings.models)
+
+
+@pytest.mark.slow
+@FUZZ
+@given(st.lists(st.one_of(_NEWSY, st.text(max_size=8)), max_size=80).map(" ".join), st.none() | st.dates())
+def test_fuzz_extract(extractor: Extractor, text: str, published: dt.date | None) -> None:
+    """Extraction never raises, and every span it reports indexes the text it was given."""
+    found = extractor.extract(text, article_id="x", published=published)
+    for span in (*found.entities, *found.quantities, *found.dates):
+        assert text[span.start : span.end] == span.text
+    for quote in found.quotes:
+        assert 0 <= quote.content_start <= quote.content_end <= len(text)
