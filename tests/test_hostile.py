@@ -200,14 +200,18 @@ def test_hostile_feed_with_an_external_dtd_is_read_without_fetching_it(
     assert _Counter.hits == []
 
 
-def test_hostile_html_entities_are_never_expanded(tmp_path: Path) -> None:
+def test_hostile_html_entities_are_never_expanded(tmp_path: Path, dtd_server: str) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT", encoding="utf-8")
     path = tmp_path / "laughs.html"
     path.write_bytes(
-        f'<?xml version="1.0"?><!DOCTYPE html [<!ENTITY lol0 "lol">{LAUGHS}]>'.encode()
-        + STORY.replace(b"Paragraph 0:", b"&lol9;")
+        f'<?xml version="1.0"?><!DOCTYPE html SYSTEM "{dtd_server}/html.dtd" [<!ENTITY lol0 "lol">{LAUGHS}'
+        f'<!ENTITY xxe SYSTEM "file://{secret}"><!ENTITY web SYSTEM "{dtd_server}/web">]>'.encode()
+        + STORY.replace(b"Paragraph 0:", b"&lol9; &xxe; &web;")
     )
     docs, _ = _read(path)
-    assert all("lollol" not in (d.text or "") for d in docs)
+    assert docs and all("lollol" not in (d.text or "") and "SECRET" not in (d.text or "") for d in docs)
+    assert _Counter.hits == []
 
 
 # --- JSON --------------------------------------------------------------------------------
