@@ -3,7 +3,9 @@
 The state (the duplicate index and the online clusterer, see ``storydesk.pipeline.StreamState``) is
 saved as pickle: its numpy arrays and HNSW graphs travel as raw bytes, so 100k articles save and load
 in seconds. Pickle runs code named in the file, so reading admits only the classes the state is made
-of: a tampered or foreign file fails with ``SnapshotError`` instead of running anything.
+of: a tampered or foreign file fails with ``SnapshotError`` instead of running anything. Nor may it
+make the reader allocate what the file does not hold (``bytearray(2_000_000_000)``, an empty numpy
+array of a huge shape), and a file over ``ingest.max_stream_state_bytes`` is refused before loading.
 
 The file sits next to the database and names the batch it belongs to (a token the database keeps
 too). It is written to a temporary name first and moved into place only after the batch commits, so

@@ -44,7 +44,7 @@ def _parse_int(digits: str) -> int:
     return int(digits)
 
 
-def parse_json(text: str) -> Any:
+def _parse_json(text: str) -> Any:
     """``json.loads`` that raises ``json.JSONDecodeError`` for broken JSON and ValueError with a plain
     reason for a number too long to convert or nesting too deep to parse."""
     try:
@@ -144,7 +144,7 @@ def read_jsonl(data: bytes, path: str) -> Iterator[RawDocument | Rejection]:
             continue
         seen = True
         try:
-            record = parse_json(line)
+            record = _parse_json(line)
         except json.JSONDecodeError as exc:
             yield reject(path, f"broken JSON line: {exc.msg} (column {exc.colno})", line=number)
             continue
@@ -164,7 +164,7 @@ def read_json(data: bytes, path: str) -> Iterator[RawDocument | Rejection]:
         return
     text, note = decoded
     try:
-        value = parse_json(text)
+        value = _parse_json(text)
     except _BadJSON as exc:
         yield reject(path, f"unreadable JSON: {exc}")
         return
@@ -208,7 +208,7 @@ def load_jsonl(path: str | Path) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            record = parse_json(line)
+            record = _parse_json(line)
         except json.JSONDecodeError as exc:
             raise MalformedInput(str(path), f"invalid JSON: {exc.msg}", line=n) from exc
         except _BadJSON as exc:
