@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 ARTICLES ?= ../shared/seeds
 DB     ?= demo.db
 
-.PHONY: demo test lint typecheck unit venv clean eval bench web
+.PHONY: demo test lint typecheck unit venv clean eval bench web reliability
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ test: lint typecheck unit
 
 eval: $(VENV)/.installed
 	$(BIN)/storydesk eval clusters ../shared/data/ecbplus/ecbplus_train_dev.jsonl --ecbplus --split dev --baseline --reference
+
+# Not part of `make test`: minutes of kills, fuzzing and concurrent requests; prints the figures.
+reliability: $(VENV)/.installed-test
+	$(BIN)/python bench/reliability.py --fuzz $(or $(FUZZ),2000)
 
 web: $(VENV)/.installed
 	$(BIN)/storydesk --db $(DB) serve

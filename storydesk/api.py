@@ -139,9 +139,12 @@ class Desk:
         self.pipeline = Pipeline(self.settings)
 
     @classmethod
-    def open(cls, path: str | Path = "storydesk.db", settings: Settings | None = None) -> Desk:
-        """Open (creating and migrating if needed) the desk stored at ``path``."""
-        return cls(Store(path), settings)
+    def open(
+        cls, path: str | Path = "storydesk.db", settings: Settings | None = None, *, create: bool = True
+    ) -> Desk:
+        """Open (migrating if needed) the desk stored at ``path``; a missing one is created, or with
+        ``create=False`` (the read-only commands) refused with StoreError."""
+        return cls(Store(path, create=create), settings)
 
     def close(self) -> None:
         self.store.close()
@@ -293,7 +296,9 @@ class Desk:
         if token is None:
             return None, "no stream state saved yet"
         try:
-            frozen, dedup, carry, latest, placed = snapshot.read(self.store.path, token)
+            frozen, dedup, carry, latest, placed = snapshot.read(
+                self.store.path, token, self.settings.ingest.max_stream_state_bytes
+            )
             clusterer = snapshot.loads(frozen)
         except (snapshot.SnapshotError, TypeError, ValueError) as exc:
             return None, str(exc)

@@ -96,7 +96,9 @@ def parse_published(value: str | None) -> tuple[dt.date | None, dt.datetime | No
     """``(date, datetime)`` from an ISO date/datetime (``Z``/offsets too), RFC 822, plain English date
     or Unix timestamp (seconds or milliseconds, read as UTC).
 
-    A bare date gives no datetime; anything unparsable, or outside 1800-2199, gives ``(None, None)``.
+    Dates as pages write them are read too (``_parse_written``): "PUBLISHED : May 2, 2013 1 : 32 PM",
+    "8 / 2 / 13 at 1 : 30 PM", "12 : 52 p. m. EDT May 2, 2013". A bare date gives no datetime;
+    anything unparsable, or outside 1800-2199, gives ``(None, None)``.
     """
     text = " ".join((value or "").split())
     if not text:
@@ -115,7 +117,7 @@ def parse_published(value: str | None) -> tuple[dt.date | None, dt.datetime | No
     try:
         stamp = dt.datetime.fromisoformat(text)
     except ValueError:
-        stamp = _parse_loose(text)
+        stamp = _parse_loose(text) or _parse_written(text)
     if stamp is None or not 1800 <= stamp.year < 2200:
         return None, None
     return stamp.date(), stamp
@@ -130,6 +132,55 @@ def _parse_loose(text: str) -> dt.datetime | None:
     if not _YEAR.search(text) or len(text) > 64:
         return None
     return stated_datetime(text)
+
+
+_LABELS = re.compile(
+    r"\b(originally\s+published|first\s+published|first\s+posted|last\s+updated|article\s+posted|"
+    r"published|updated|posted)(?:\s+on)?\s*:?",
+    re.IGNORECASE,
+)
+_MONTH_OR_DAY = (
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)"
+)
+_DATE_START = re.compile(rf"^(?:\d|{_MONTH_OR_DAY}[a-z]*\.?$)", re.IGNORECASE)
+_DATE_TOKEN = re.compile(
+    rf"""^(?:[\d:/.+\-]+(?:st|nd|rd|th|[ap]m?)?       # 2013 10:46 05/03/2013 3rd 5:19pm 5:55p
+        |{_MONTH_OR_DAY}[a-z]*\.?                  # May Thursday Fri.
+        |[ap]\.?m\.?                              # pm p.m.
+        |at|on|@|\||hrs|
+        |[A-Z]{{1,4}}T|GMT|UTC|Z|BST|IST|AEST|ET|PT|UK   # time zones
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def _parse_written(text: str) -> dt.datetime | None:
+    """A date as a page writes it, tidied: spaces around ``:`` ``/`` ``-`` between digits closed up
+    ("10 : 46" -> "10:46"), "p. m." -> "pm", labels (Published, Updated, Posted ...) taken as
+    separators, the date taken from the first run of date-like words (so a sentence after it is left
+    out). The date published is tried first; a date must still state its year, month and day."""
+    text = text[:300]
+    text = re.sub(r"(?<=\d)\s*([:/])\s*(?=\d)", r"\1", text)
+    text = re.sub(r"(?<=\d{4})\s+-\s+(?=\d{2}\s+-\s+\d)|(?<=\d{4}-\d{2})\s+-\s+(?=\d)", "-", text)
+    text = re.sub(r"\b([ap])\.\s*m\b\.?", r"\1m", text, flags=re.IGNORECASE)
+    pieces = _LABELS.split(text)
+    # pieces: [before, label, after, label, after, ...]: the text after "published" first, then the rest
+    segments = [(pieces[i - 1].lower() if i else "", pieces[i]) for i in range(0, len(pieces), 2)]
+    segments.sort(key=lambda s: "published" not in s[0])
+    for _, segment in segments:
+        words = [w.strip(",;()") for w in segment.replace("|", " | ").replace("@", " @ ").split()]
+        start = next((i for i, w in enumerate(words) if _DATE_START.match(w)), None)
+        if start is None:
+            continue
+        run = []
+        for word in words[start:]:
+            if not _DATE_TOKEN.match(word):
+                break
+            run.append(word)
+        candidate = " ".join(w for w in run if w.lower() not in {"at", "on", "@", "|", "hrs", "uk"})
+        if candidate and (stamp := stated_datetime(candidate, fuzzy=True, ignoretz=True)) is not None:
+            return stamp
+    return None
 
 
 def stated_datetime(text: str, *, fuzzy: bool = False, ignoretz: bool = False) -> dt.datetime | None:

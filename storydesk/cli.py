@@ -2,12 +2,15 @@
 
 No logic lives here: every command is a call into ``storydesk.api`` or
 ``storydesk.pipeline``; library errors become one clean line and exit code 2.
+Article text is untrusted: control characters (ESC, BEL, CR ...) and bidi overrides in
+what a command prints are written as ``\\uXXXX`` (``_safe``), so no article can drive the terminal.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +47,20 @@ class _State:
 
 state = _State()
 
+# C0 controls but tab and newline, DEL, C1 controls, and the bidi marks, embeddings, overrides and isolates.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _safe(text: str) -> str:
+    """Text with every terminal-controlling character written as ``\\uXXXX``: visible, inert, and in
+    JSON output the same escape JSON itself uses, so the data reads back unchanged."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _show(value: object) -> str:
+    """A value for rich: terminal controls neutralised, then markup escaped."""
+    return escape(_safe(str(value)))
+
 
 @app.callback()
 def _root(
@@ -64,14 +81,15 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except StorydeskError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}")
+        err.print(f"[red]error:[/red] {_show(exc)}")
         raise typer.Exit(2) from None
 
 
-def _desk() -> Any:
+def _desk(*, create: bool = False) -> Any:
+    """The desk of ``--db``; commands that only read it refuse a missing file instead of creating it."""
     from storydesk.api import Desk
 
-    return Desk.open(state.db, state.settings())
+    return Desk.open(state.db, state.settings(), create=create)
 
 
 @contextlib.contextmanager
@@ -100,13 +118,13 @@ def _progress() -> Iterator[Any]:
 
 
 def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.write(_safe(json.dumps(data, ensure_ascii=False, indent=2, default=str)) + "\n")
 
 
 def _write_jsonl(rows: list[dict[str, Any]], target: Path | None) -> None:
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     if target is None:
-        sys.stdout.write(text)
+        sys.stdout.write(_safe(text))
     else:
         target.write_text(text, encoding="utf-8")
 
@@ -123,7 +141,7 @@ def ingest(
 
     Exit code 0 when everything was read, 1 when something was skipped (listed with its reason).
     """
-    with _errors(), _desk() as desk, _progress() as report:
+    with _errors(), _desk(create=True) as desk, _progress() as report:
         summary = desk.ingest(paths, progress=report)
     if as_json:
         _print_json(summary.to_dict())
@@ -134,11 +152,11 @@ def ingest(
             f"{len(summary.rejected)} skipped; {summary.stories} stories ({summary.new_stories} new)"
         )
         if summary.stream:
-            out.print(f"clustering: {escape(summary.stream)}")
+            out.print(f"clustering: {_show(summary.stream)}")
         for note in summary.notes:
-            err.print(f"[cyan]note[/cyan] {escape(note)}")
+            err.print(f"[cyan]note[/cyan] {_show(note)}")
         for rejection in summary.rejected:
-            err.print(f"[yellow]skipped[/yellow] {escape(str(rejection))}")
+            err.print(f"[yellow]skipped[/yellow] {_show(rejection)}")
     if not summary.ok:
         raise typer.Exit(1)
 
@@ -150,7 +168,7 @@ def recluster() -> None:
     Ingest goes on from the state its last batch saved; run this after changing cluster settings to
     apply them now, or to get exactly what ``storydesk cluster`` gives for the stored articles.
     """
-    with _errors(), _desk() as desk, _progress() as report:
+    with _errors(), _desk(create=True) as desk, _progress() as report:
         count = desk.recluster(progress=report)
     out.print(f"{count} stories")
 
@@ -172,7 +190,7 @@ def stories(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON a
         span = r["first_published"] or "-"
         if r["last_published"] and r["last_published"] != r["first_published"]:
             span += f"..{r['last_published']}"
-        table.add_row(r["id"], span, str(r["article_count"]), str(r["origin_count"]), escape(r["headline"]))
+        table.add_row(r["id"], span, str(r["article_count"]), str(r["origin_count"]), _show(r["headline"]))
     out.print(table)
 
 
@@ -193,9 +211,9 @@ def show(
         ids = [s.id for s in desk.stories()] if all_ else [story_id]
         rendered = [desk.render(i, fmt) for i in ids]
     if fmt == "json" and all_:
-        sys.stdout.write("[" + ",\n".join(rendered) + "]\n")
+        sys.stdout.write(_safe("[" + ",\n".join(rendered) + "]") + "\n")
     else:
-        sys.stdout.write("\n\n".join(r.rstrip("\n") for r in rendered) + "\n")
+        sys.stdout.write(_safe("\n\n".join(r.rstrip("\n") for r in rendered)) + "\n")
 
 
 @app.command()
@@ -218,10 +236,10 @@ def articles(
         table.add_row(
             r["id"],
             r["published"] or "-",
-            escape(r["outlet"] or "-"),
-            r["wire_origin"] or "-",
+            _show(r["outlet"] or "-"),
+            _show(r["wire_origin"] or "-"),
             r["story"] or "-",
-            escape((r["title"] or "")[:90]),
+            _show((r["title"] or "")[:90]),
         )
     out.print(table)
 
@@ -249,8 +267,8 @@ def search(
         _print_json(rows)
         return
     for r in rows:
-        out.print(f"[bold]{r['id']}[/bold] ({r['story'] or '-'}) {escape(r['title'] or '')}")
-        out.print(f"    {escape(r['snippet'])}")
+        out.print(f"[bold]{r['id']}[/bold] ({r['story'] or '-'}) {_show(r['title'] or '')}")
+        out.print(f"    {_show(r['snippet'])}")
     if not rows:
         err.print("no matches")
 
@@ -267,7 +285,7 @@ def why(
         _print_json(data)
         return
     for key, value in data.items():
-        out.print(f"{key:>16}: {escape(str(value))}")
+        out.print(f"{key:>16}: {_show(value)}")
 
 
 @app.command()
@@ -275,7 +293,7 @@ def rejections(limit: Annotated[int, typer.Option(help="Most rows to show.")] = 
     """List inputs that ingest skipped, with path, line and reason."""
     with _errors(), _desk() as desk:
         for r in desk.rejections(limit):
-            out.print(escape(str(r)))
+            out.print(_show(r))
 
 
 @app.command("settings")
@@ -296,7 +314,7 @@ def serve(
     from storydesk.web import create_app
 
     with _errors():
-        application = create_app(state.db, state.settings())
+        application = create_app(state.db, state.settings(), create=False)
     uvicorn.run(application, host=host, port=port)
 
 
@@ -405,7 +423,7 @@ def eval_clusters(
     if as_json:
         _print_json(report.to_dict())
     else:
-        out.print(report.format(), markup=False)
+        out.print(_safe(report.format()), markup=False)
 
 
 @eval_app.command("facts")
@@ -437,7 +455,7 @@ def eval_facts(
     if as_json:
         _print_json(report.to_dict())
     else:
-        out.print(report.format(errors=errors), markup=False)
+        out.print(_safe(report.format(errors=errors)), markup=False)
 
 
 @eval_app.command("quotes")
@@ -452,7 +470,7 @@ def eval_quotes(
     settings = state.settings()
     with _errors():
         report = ev.evaluate_quotes(data_dir, Extractor(settings.extract, settings.models), limit=limit)
-    out.print(report.format(), markup=False)
+    out.print(_safe(report.format()), markup=False)
 
 
 @eval_app.command("wire")
@@ -465,7 +483,7 @@ def eval_wire(
 
     with _errors():
         report = ev.evaluate_wire(metadata, text_dir)
-    out.print(report.format(), markup=False)
+    out.print(_safe(report.format()), markup=False)
 
 
 @eval_app.command("html")
@@ -478,7 +496,7 @@ def eval_html(
 
     with _errors():
         report = ev.evaluate_html(data_dir, limit=limit)
-    out.print(report.format(), markup=False)
+    out.print(_safe(report.format()), markup=False)
 
 
 def main() -> None:

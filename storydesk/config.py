@@ -26,6 +26,28 @@ def setting(default: Any, help: str) -> Any:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class IngestSettings:
     max_file_bytes: int = setting(20_000_000, "Files larger than this many bytes are skipped.")
+    max_decompressed_bytes: int = setting(
+        100_000_000,
+        "A .gz file or a WARC archive that inflates past this many bytes is refused (counted while "
+        "decompressing, so a gzip bomb stops here).",
+    )
+    max_record_bytes: int = setting(
+        5_000_000, "A WARC record whose payload is larger than this many bytes is refused."
+    )
+    max_html_bytes: int = setting(
+        2_000_000,
+        "Only this many bytes of an HTML page are parsed; a longer page is cut, and its article says so.",
+    )
+    max_chars: int = setting(
+        200_000,
+        "Only this many characters of a document's text are kept; a longer text is cut, and its article "
+        "says so (metadata 'truncated').",
+    )
+    max_stream_state_bytes: int = setting(
+        4_000_000_000,
+        "A saved stream state (desk.db.stream) larger than this is not loaded: the batch clusters "
+        "everything again instead.",
+    )
     extensions: tuple[str, ...] = setting(
         (".txt", ".html", ".htm", ".jsonl", ".json", ".xml", ".rss", ".atom", ".warc", ".gz"),
         "File extensions read when a folder is ingested.",

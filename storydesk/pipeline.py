@@ -105,8 +105,14 @@ class Pipeline:
                 result = Rejection("clean", f"cleaning failed: {type(exc).__name__}: {exc}", doc.source)
             if isinstance(result, Rejection):
                 batch.rejections.append(result)
-            else:
-                batch.articles.append(result)
+                continue
+            batch.articles.append(result)
+            if doc.published and result.published is None:
+                # The article is kept, undated; the date that could not be read is reported with its line.
+                given = " ".join(doc.published.split())
+                given = given if len(given) <= 80 else given[:77] + "..."
+                reason = f"published date {given!r} not understood: article stored without a date"
+                batch.rejections.append(Rejection("clean", reason, doc.source))
 
     # --- dedup ----------------------------------------------------------------
 

@@ -3,7 +3,9 @@
 The state (the duplicate index and the online clusterer, see ``storydesk.pipeline.StreamState``) is
 saved as pickle: its numpy arrays and HNSW graphs travel as raw bytes, so 100k articles save and load
 in seconds. Pickle runs code named in the file, so reading admits only the classes the state is made
-of: a tampered or foreign file fails with ``SnapshotError`` instead of running anything.
+of: a tampered or foreign file fails with ``SnapshotError`` instead of running anything. Nor may it
+make the reader allocate what the file does not hold (``bytearray(2_000_000_000)``, an empty numpy
+array of a huge shape), and a file over ``ingest.max_stream_state_bytes`` is refused before loading.
 
 The file sits next to the database and names the batch it belongs to (a token the database keeps
 too). It is written to a temporary name first and moved into place only after the batch commits, so
@@ -70,12 +72,36 @@ def _lsh_method(obj: Any, name: str) -> Any:
     raise SnapshotError(f"stream state asks for attribute {name!r} of {type(obj).__name__}")
 
 
+def _bytearray(*args: Any) -> bytearray:
+    """``bytearray`` as pickle may call it: from bytes the file holds, never from a size to allocate."""
+    if args and isinstance(args[0], int):
+        raise SnapshotError(f"stream state asks to allocate {args[0]:,} bytes, which a state never does")
+    return bytearray(*args)
+
+
+def _guarded_reconstruct(reconstruct: Any) -> Any:
+    """numpy's ``_reconstruct`` as pickle may call it: numpy pickles an empty array and fills it from
+    the file's bytes, so any other shape is an allocation the file does not pay for."""
+
+    def call(cls: Any, shape: Any, dtype: Any) -> Any:
+        if shape not in ((0,), [0]):
+            raise SnapshotError(
+                f"stream state asks for an array of shape {shape!r}, which a state never does"
+            )
+        return reconstruct(cls, shape, dtype)
+
+    return call
+
+
 class _Unpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if module == "builtins" and name == "getattr":
             return _lsh_method
+        if module == "builtins" and name == "bytearray":
+            return _bytearray
         if name in _ALLOWED.get(module, ()):
-            return super().find_class(module, name)
+            found = super().find_class(module, name)
+            return _guarded_reconstruct(found) if name == "_reconstruct" else found
         raise SnapshotError(f"stream state names {module}.{name}, which a state never holds")
 
 
@@ -105,11 +131,15 @@ def stage(database: str | Path, token: str, payload: bytes) -> Path:
     """Write the state for batch ``token`` under a temporary name; ``commit`` moves it into place."""
     final = path_for(database)
     tmp = final.with_name(f"{final.name}.{token}.tmp")
-    with tmp.open("wb") as fh:
-        fh.write(token.encode("ascii") + b"\n")
-        fh.write(payload)
-        fh.flush()
-        os.fsync(fh.fileno())
+    try:
+        with tmp.open("wb") as fh:
+            fh.write(token.encode("ascii") + b"\n")
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:  # a full disk, a failed fsync, Ctrl-C: leave no partial file behind
+        tmp.unlink(missing_ok=True)
+        raise
     return tmp
 
 
@@ -118,12 +148,19 @@ def commit(tmp: Path) -> None:
     os.replace(tmp, tmp.with_name(tmp.name.removesuffix(".tmp").rsplit(".", 1)[0]))
 
 
-def read(database: str | Path, token: str) -> Any:
-    """The state saved for batch ``token``; SnapshotError when absent, stale or unusable."""
+def read(database: str | Path, token: str, max_bytes: int | None = None) -> Any:
+    """The state saved for batch ``token``; SnapshotError when absent, stale, unusable, or larger than
+    ``max_bytes`` (checked before anything is loaded)."""
     path = path_for(database)
     try:
         with path.open("rb") as fh:
-            saved = fh.readline().rstrip(b"\n").decode("ascii", "replace")
+            size = os.fstat(fh.fileno()).st_size
+            if max_bytes is not None and size > max_bytes:
+                raise SnapshotError(
+                    f"{path} is {size:,} bytes, over the limit of {max_bytes:,} (setting "
+                    "ingest.max_stream_state_bytes): not loaded"
+                )
+            saved = fh.readline(256).rstrip(b"\n").decode("ascii", "replace")
             if saved != token:
                 raise SnapshotError(f"{path} belongs to another batch than the database's last")
             return loads(fh.read())

@@ -140,6 +140,12 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
 )
 
 
+# Seconds a connection waits for another one's write lock before "database is locked": long enough
+# for an ingest's commit (its models run before the transaction opens) and for a second ingest
+# to wait for the first one's commit rather than fail.
+BUSY_TIMEOUT = 60.0
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -159,10 +165,15 @@ def _datetime(value: str | None) -> dt.datetime | None:
 class Store:
     """One SQLite database: the only writer of its file while it is open."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True, busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.path = str(path)
+        self.busy_timeout = busy_timeout
+        if not create and self.path != ":memory:" and not Path(self.path).is_file():
+            raise StoreError(f"no desk at {self.path}: the file does not exist (ingest creates a desk)")
         try:
-            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
+            )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}") from exc
         self.conn.row_factory = sqlite3.Row
@@ -214,7 +225,15 @@ class Store:
         if self._in_tx:
             yield
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            raise StoreError(
+                f"{self.path} is being written by another process (waited {self.busy_timeout:g} s): "
+                "try again when it has finished"
+            ) from exc
         self._in_tx = True
         try:
             yield

@@ -79,6 +79,10 @@ def test_cli_show_json_shape(corpus: Path, tmp_path: Path, article_json_keys: fr
 def test_cli_errors_exit_2(tmp_path: Path) -> None:
     db = str(tmp_path / "d.db")
     code, _, err = _invoke("--db", db, "show", "no-such-story")
+    assert code == 2 and "no desk at" in err  # a read-only command never creates a desk
+    code, _, _ = _invoke("--db", db, "ingest", str(tmp_path / "nothing-here"))
+    assert code == 1  # ingest creates it (and reports the missing input)
+    code, _, err = _invoke("--db", db, "show", "no-such-story")
     assert code == 2 and "no-such-story" in err
     code, _, err = _invoke("--db", db, "show", "x", "--format", "pdf")
     assert code == 2 and "pdf" in err

@@ -169,10 +169,14 @@ def test_ingest_warc_html_responses(tmp_path: Path, compress: bool) -> None:
     data = _warc_bytes()
     path = tmp_path / ("a.warc.gz" if compress else "a.warc")
     path.write_bytes(gzip.compress(data) if compress else data)
-    docs = _read(path)
-    assert [d.source.member for d in docs] == ["<urn:uuid:a>", "<urn:uuid:b>"]
-    assert all(isinstance(d, RawDocument) and d.format == "warc" for d in docs)
-    assert "premier" in (docs[1].text or "")  # type: ignore[union-attr]
+    items = _read(path)
+    docs = [d for d in items if isinstance(d, RawDocument)]
+    assert [d.source.member for d in docs] == ["https://example.org/a", "https://example.org/b"]
+    assert all(d.format == "warc" for d in docs)
+    assert "premier" in (docs[1].text or "")
+    # The image record is skipped, counted and named by its target URI.
+    [image] = [r for r in items if isinstance(r, Rejection)]
+    assert image.source.member == "https://example.org/logo.png" and "image/png" in image.reason
 
 
 def test_ingest_gz_text_is_decompressed_and_sniffed(tmp_path: Path) -> None:
@@ -188,7 +192,6 @@ def test_ingest_gz_text_is_decompressed_and_sniffed(tmp_path: Path) -> None:
         ("blob.txt", bytes(range(256)) * 8, "binary"),
         ("empty.txt", b"", "empty"),
         ("blank.jsonl", b"  \n\n ", "empty"),
-        ("bad.txt", b"caf\xe9 au lait, not UTF-8", "UTF-8"),
         ("feed.xml", b'<?xml version="1.0"?><rss><<<>>>', "feed"),
         ("broken.json", b'{"text": ', "JSON"),
         ("cut.txt.gz", gzip.compress(b"hello world " * 200)[:40], "gzip"),
@@ -220,7 +223,9 @@ def test_ingest_expand_paths_folders_globs_missing(tmp_path: Path) -> None:
         (tmp_path / rel).write_text("x", encoding="utf-8")
     files, rejections = expand_paths([tmp_path, str(tmp_path / "*.txt"), tmp_path / "nope.txt"], SETTINGS)
     assert [f.relative_to(tmp_path).as_posix() for f in files] == ["a.jsonl", "b.txt", "sub/c.html"]
-    assert [r.source.path for r in rejections] == [str(tmp_path / "nope.txt")]
+    # The unsupported file is counted with its reason (hidden entries stay out silently).
+    assert [r.source.path for r in rejections] == [str(tmp_path / "sub/skip.png"), str(tmp_path / "nope.txt")]
+    assert "unsupported file type (.png)" in rejections[0].reason
     _, none = expand_paths([str(tmp_path / "*.xyz")], SETTINGS)
     assert len(none) == 1 and "pattern" in none[0].reason
 

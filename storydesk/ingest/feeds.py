@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,11 +13,25 @@ from storydesk.ingest._common import reject
 from storydesk.ingest.html import html_fragment_to_text
 from storydesk.models import RawDocument, Rejection, Source
 
+# The prolog: everything before the root element's start tag (a DTD's markup declarations open with "<!").
+_ROOT_TAG = re.compile(rb"<[A-Za-z_:]")
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+
 
 def read_feed(data: bytes, path: str) -> Iterator[RawDocument | Rejection]:
-    """Parse a feed; an unparsable one is a Rejection, an entry with neither title nor text too."""
+    """Parse a feed; an unparsable one is a Rejection, an entry with neither title nor text too.
+
+    A feed whose DTD declares entities is refused before any parser sees it: that is how billion-laughs
+    (nested expansion) and XXE (an entity naming a file or URL) attacks work, and news feeds never need
+    it. feedparser never fetches an external DTD.
+    """
     import feedparser
 
+    root = _ROOT_TAG.search(data)
+    prolog = data[: root.start()] if root else data
+    if _ENTITY_DECL.search(prolog.replace(b"\x00", b"")):
+        yield reject(path, "feed declares XML entities in its DTD (entity expansion or XXE): refused")
+        return
     try:
         parsed = feedparser.parse(data)
     except Exception as exc:  # feedparser is lenient, but sanitisers can still raise

@@ -6,6 +6,7 @@ import re
 from html.parser import HTMLParser
 from typing import Literal
 
+from storydesk.ingest._common import truncated
 from storydesk.models import RawDocument, Rejection, Source
 
 # Tags after which a fragment's text starts a new paragraph.
@@ -21,9 +22,19 @@ def extract_html(
     *,
     url: str | None = None,
     fmt: Literal["html", "warc"] = "html",
+    max_bytes: int | None = None,
 ) -> RawDocument | Rejection:
-    """Run trafilatura on one page; a page without main text is a Rejection, never an exception."""
+    """Run trafilatura on one page; a page without main text is a Rejection, never an exception.
+
+    With ``max_bytes`` only that prefix of a longer page is parsed (bounded time and memory); the
+    document's metadata records the cut (``truncated``).
+    """
     import trafilatura
+
+    cut: tuple[int, int] | None = None
+    if max_bytes is not None and len(html) > max_bytes:
+        cut = (max_bytes, len(html))
+        html = html[:max_bytes]
 
     try:
         doc = trafilatura.bare_extraction(
@@ -42,6 +53,9 @@ def extract_html(
         for key in ("hostname", "description", "language", "pagetype")
         if (value := _clean(getattr(doc, key, None)))
     }
+    if cut is not None:
+        unit = "html_bytes" if isinstance(html, bytes) else "html_chars"
+        metadata = truncated(metadata, unit, *cut)
     return RawDocument(
         source=source,
         format=fmt,

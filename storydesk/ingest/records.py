@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from storydesk.errors import InputError, MalformedInput
-from storydesk.ingest._common import decode_or_reject, reject
+from storydesk.ingest._common import decode_or_reject, reject, with_note
 from storydesk.models import RawDocument, Rejection, Source
 
 # Each article field and the names other datasets and exports give it (matched case-insensitively,
@@ -26,6 +27,30 @@ FIELD_NAMES: dict[str, tuple[str, ...]] = {
     "source": ("source", "publisher", "outlet", "source_name", "site_name", "domain"),
     "author": ("author", "authors", "byline"),
 }  # fmt: skip
+
+
+# Python refuses to convert integers longer than this (sys.int_info.default_max_str_digits); a longer
+# one in a record is that record's error, not the file's.
+_MAX_DIGITS = 4300
+
+
+class _BadJSON(ValueError):
+    """A JSON text that parses as JSON but not as a record: a huge number, deep nesting."""
+
+
+def _parse_int(digits: str) -> int:
+    if len(digits) - digits.startswith("-") > _MAX_DIGITS:
+        raise _BadJSON(f"a number with {len(digits):,} digits (more than {_MAX_DIGITS:,})")
+    return int(digits)
+
+
+def _parse_json(text: str) -> Any:
+    """``json.loads`` that raises ``json.JSONDecodeError`` for broken JSON and ValueError with a plain
+    reason for a number too long to convert or nesting too deep to parse."""
+    try:
+        return json.loads(text, parse_int=_parse_int)
+    except RecursionError as exc:
+        raise _BadJSON("JSON nested too deeply") from exc
 
 
 def lowered_keys(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -108,33 +133,41 @@ def read_records(records: Iterable[Mapping[str, Any]], origin: str) -> Iterator[
 
 def read_jsonl(data: bytes, path: str) -> Iterator[RawDocument | Rejection]:
     """One JSON object per line; a broken line is rejected with its 1-based number, the rest goes on."""
-    text = decode_or_reject(data, path)
-    if isinstance(text, Rejection):
-        yield text
+    decoded = decode_or_reject(data, path)
+    if isinstance(decoded, Rejection):
+        yield decoded
         return
+    text, note = decoded
     seen = False
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         seen = True
         try:
-            record = json.loads(line)
+            record = _parse_json(line)
         except json.JSONDecodeError as exc:
             yield reject(path, f"broken JSON line: {exc.msg} (column {exc.colno})", line=number)
             continue
-        yield record_to_document(record, Source(path, number))
+        except _BadJSON as exc:
+            yield reject(path, f"unreadable JSON line: {exc}", line=number)
+            continue
+        yield _noted(record_to_document(record, Source(path, number)), note)
     if not seen:
         yield reject(path, "empty file (no JSON records)")
 
 
 def read_json(data: bytes, path: str) -> Iterator[RawDocument | Rejection]:
     """A JSON array of objects or a single object; falls back to JSONL when the file is one object a line."""
-    text = decode_or_reject(data, path, "empty file")
-    if isinstance(text, Rejection):
-        yield text
+    decoded = decode_or_reject(data, path, "empty file")
+    if isinstance(decoded, Rejection):
+        yield decoded
         return
+    text, note = decoded
     try:
-        value = json.loads(text)
+        value = _parse_json(text)
+    except _BadJSON as exc:
+        yield reject(path, f"unreadable JSON: {exc}")
+        return
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":  # several objects: JSON Lines under a .json name
             yield from read_jsonl(data, path)
@@ -146,9 +179,16 @@ def read_json(data: bytes, path: str) -> Iterator[RawDocument | Rejection]:
         if not value:
             yield reject(path, "empty JSON array")
         for index, record in enumerate(value):
-            yield record_to_document(record, Source(path, member=f"[{index}]"), "jsonl")
+            yield _noted(record_to_document(record, Source(path, member=f"[{index}]"), "jsonl"), note)
     else:
-        yield record_to_document(value, Source(path))
+        yield _noted(record_to_document(value, Source(path)), note)
+
+
+def _noted(doc: RawDocument | Rejection, note: dict[str, Any] | None) -> RawDocument | Rejection:
+    """The document with the file's decoding note in its metadata."""
+    if note is None or isinstance(doc, Rejection):
+        return doc
+    return dataclasses.replace(doc, metadata=with_note(doc.metadata, note))
 
 
 def load_jsonl(path: str | Path) -> list[dict[str, Any]]:
@@ -168,9 +208,11 @@ def load_jsonl(path: str | Path) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = _parse_json(line)
         except json.JSONDecodeError as exc:
             raise MalformedInput(str(path), f"invalid JSON: {exc.msg}", line=n) from exc
+        except _BadJSON as exc:
+            raise MalformedInput(str(path), f"unreadable JSON: {exc}", line=n) from exc
         if not isinstance(record, dict):
             raise MalformedInput(str(path), "expected a JSON object", line=n)
         records.append(record)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from storydesk.ingest._common import decode_or_reject
+from storydesk.ingest._common import decode_or_reject, with_note
 from storydesk.models import RawDocument, Rejection, Source
 
 
 def read_text(data: bytes, path: str) -> Iterator[RawDocument | Rejection]:
-    """Decode a text file strictly; the seeds' header and trailers are the cleaner's business."""
-    text = decode_or_reject(data, path, "empty file (only whitespace)")
-    if isinstance(text, Rejection):
-        yield text
+    """Decode a text file (see ``decode_text``); the seeds' header and trailers are the cleaner's business."""
+    decoded = decode_or_reject(data, path, "empty file (only whitespace)")
+    if isinstance(decoded, Rejection):
+        yield decoded
         return
-    yield RawDocument(source=Source(path), format="text", text=text)
+    text, note = decoded
+    yield RawDocument(source=Source(path), format="text", text=text, metadata=with_note({}, note))

@@ -24,17 +24,17 @@ from storydesk.errors import NotFound, StorydeskError
 _HERE = Path(__file__).parent
 
 
-def create_app(db_path: str | Path, settings: Settings | None = None) -> FastAPI:
-    """A web app serving the desk stored at ``db_path``."""
+def create_app(db_path: str | Path, settings: Settings | None = None, *, create: bool = True) -> FastAPI:
+    """A web app serving the desk stored at ``db_path`` (created if missing, unless ``create`` is False)."""
     settings = settings or Settings()
     # Open once up front so a bad path fails at start-up, not on the first request.
-    Desk.open(db_path, settings).close()
+    Desk.open(db_path, settings, create=create).close()
     app = FastAPI(title="storydesk", description="Stories, facts and cited briefs from a news stream.")
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
 
     def desk() -> Iterator[Desk]:
-        d = Desk.open(db_path, settings)
+        d = Desk.open(db_path, settings, create=False)
         try:
             yield d
         finally:
