@@ -210,7 +210,8 @@ class SourcePoll:
     url: str
     status: int | None
     new: int
-    error: str | None
+    error: str | None  # why it failed, or what was off with a feed that was read
+    failed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -591,7 +592,8 @@ class Watcher:
             already=len(already),
             rejected=summary.rejected,
             sources=tuple(
-                SourcePoll(s.url, s.last_status, new_by_source.get(s.id, 0), s.error) for s in polled.values()
+                SourcePoll(s.url, s.last_status, new_by_source.get(s.id, 0), s.error, s.errors > 0)
+                for s in polled.values()
             ),
             stories=summary.stories,
             new_stories=len(store.story_ids() - stories_before),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -394,3 +395,57 @@ def test_watch_flaky_feed_recovers_and_restart_ingests_nothing_twice(live: dict[
     assert report.polled == 8 and report.added == 0 and report.updated == 0
     assert reopened.store.count_articles() == count
     assert sum(server.hits(p) for p in ("/p/quake-1", "/p/quake-2", "/p/quake-3", "/p/flood-1")) == page_hits
+
+
+# --- the command line -------------------------------------------------------------------
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    from typer.testing import CliRunner
+
+    from storydesk.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_watch_cli_refuses_loopback_by_default_and_lists_why(feed_server: FeedServer, tmp_path: Path) -> None:
+    feed_server.set("/feed.xml", rss("Local", [("x1", "Quake", feed_server.url("/p"), "A quake.")]))
+    listing = tmp_path / "feeds.txt"
+    listing.write_text(f"{feed_server.url('/feed.xml')}\nnot a url\n", encoding="utf-8")
+    db = str(tmp_path / "d.db")
+    code, out, err = _cli("--db", db, "sources", "add", str(listing))
+    assert code == 1 and "1 sources added" in out and "not a url" in err
+    code, out, _ = _cli("--db", db, "watch", "--once")
+    assert code == 0 and "1 failed" in out and "loopback" in out
+    code, out, _ = _cli("--db", db, "sources", "--json")
+    (row,) = json.loads(out)
+    assert row["url"] == feed_server.url("/feed.xml") and row["errors"] == 1 and row["status"] is None
+    assert "loopback" in row["error"] and "fetch.allow_private" in row["error"] and row["next_poll"]
+    assert feed_server.requests == []  # nothing was sent
+
+
+@pytest.mark.slow
+def test_watch_cli_once_with_allow_private_stores_and_alerts(feed_server: FeedServer, tmp_path: Path) -> None:
+    server = feed_server
+    server.set("/p/flood", page("Passau flooded as Danube bursts banks", FLOOD))
+    server.set("/feed.xml", rss("Local", [("f1", "Passau flooded", server.url("/p/flood"), "Floods.")]))
+    db = str(tmp_path / "d.db")
+    opts = ("--db", db, "--set", "fetch.allow_private=true", "--set", "fetch.host_delay=0")
+    assert _cli(*opts, "sources", "add", server.url("/feed.xml"))[0] == 0
+    code, out, _ = _cli(*opts, "alerts", "add", "Passau")
+    assert code == 0 and "0 stories match now" in out
+    code, out, _ = _cli(*opts, "watch", "--once", "--interval", "60")
+    assert code == 0, out
+    assert "1 new articles" in out and "alert 'Passau'" in out
+    code, out, _ = _cli(*opts, "sources", "--json")
+    (row,) = json.loads(out)
+    assert row["status"] == 200 and row["new_items"] == 1 and row["items"] == 1 and row["error"] is None
+    polled = dt.datetime.fromisoformat(row["last_poll"])
+    assert dt.datetime.fromisoformat(row["next_poll"]) - polled == dt.timedelta(seconds=60)
+    code, out, _ = _cli(*opts, "watch", "--once")  # nothing due: no poll, nothing printed
+    assert code == 0 and out == "" and server.hits("/feed.xml") == 1
+    code, out, _ = _cli(*opts, "alerts", "--json")
+    data = json.loads(out)
+    assert data["terms"] == ["Passau"] and len(data["hits"]) == 1
+    assert data["hits"][0]["headline"].startswith("Passau flooded")
