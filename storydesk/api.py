@@ -559,6 +559,10 @@ class Desk:
         """Story id -> (when it was first stored, when it last gained or changed an article), UTC ISO."""
         return self.store.story_times()
 
+    def article_times(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """Article id -> (when it was stored, when it last changed), UTC ISO."""
+        return self.store.article_times(ids)
+
     def entity_stories(self, name: str, limit: int = 50) -> list[Story]:
         """Stories whose articles name this person, organisation or place (canonical name or spelling)."""
         wanted = " ".join(name.split()).casefold()

@@ -824,6 +824,13 @@ class Store:
         )
         return {r[0]: (r[1], r[2]) for r in rows}
 
+    def article_times(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """Article id -> (when it was stored, when it last changed), UTC ISO."""
+        rows = self._rows_in(
+            "SELECT id, ingested_at, COALESCE(updated_at, ingested_at) FROM articles WHERE id IN ({})", ids
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
+
     def add_alert(self, term: str) -> bool:
         """Record a watch term; False when it is recorded already (terms match case-insensitively)."""
         cur = self.conn.execute("INSERT OR IGNORE INTO alerts (term, added_at) VALUES (?, ?)", (term, _now()))
