@@ -668,12 +668,18 @@ class Store:
         row = self.conn.execute("SELECT * FROM sources WHERE url = ?", (url,)).fetchone()
         return self._source(row) if row else None
 
-    def due_sources(self, now: dt.datetime) -> list[FeedSource]:
-        """Sources never polled, or whose next poll is at or before ``now``, the most overdue first."""
+    def due_sources(self, now: dt.datetime, interval: float | None = None) -> list[FeedSource]:
+        """Sources never polled, or whose next poll is at or before ``now``, the most overdue first.
+
+        With ``interval``, a source whose last poll succeeded that long ago is due too (a shorter
+        interval than the one its next poll was planned with takes effect at once).
+        """
+        now = now.astimezone(dt.UTC)
+        cutoff = now - dt.timedelta(seconds=interval) if interval is not None else None
         rows = self.conn.execute(
             "SELECT * FROM sources WHERE next_poll IS NULL OR next_poll <= ? "
-            "ORDER BY COALESCE(next_poll, ''), id",
-            (_iso(now.astimezone(dt.UTC)),),
+            "OR (? IS NOT NULL AND errors = 0 AND last_poll <= ?) ORDER BY COALESCE(next_poll, ''), id",
+            (_iso(now), _iso(cutoff), _iso(cutoff)),
         )
         return [self._source(r) for r in rows]
 

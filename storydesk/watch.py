@@ -297,7 +297,7 @@ class Watcher:
         began = time.monotonic()
         now = now or self.clock()
         store = self.desk.store
-        due = store.due_sources(now)
+        due = store.due_sources(now, self.interval)
         if not due:
             return PollReport(stories=len(store.story_ids()))
         fetch_began = time.monotonic()
@@ -359,7 +359,12 @@ class Watcher:
     def _until_next(self) -> float:
         """Seconds until the next source is due (at least one, at most the interval)."""
         now = self.clock()
-        times = [s.next_poll for s in self.desk.store.sources() if s.next_poll is not None]
+        times = []
+        for source in self.desk.store.sources():
+            if source.next_poll is not None:
+                times.append(source.next_poll)
+            if source.last_poll is not None and not source.errors:
+                times.append(source.last_poll + dt.timedelta(seconds=self.interval))
         if not times:
             return self.interval
         return min(max(1.0, (min(times) - now).total_seconds()), self.interval)
@@ -611,6 +616,7 @@ class Watcher:
             if a.source
         }
         updates: list[tuple[str, Article]] = []
+        updating: set[str] = set()
         remembered: list[tuple[_Job, str | None, str, str | None, bool]] = []
         for job in jobs:
             previous = job.previous
@@ -623,7 +629,12 @@ class Watcher:
                 # The page failed this time: keep the full text stored and try again next poll.
                 remembered.append((job, previous.article_id, previous.status, job.reason, False))
             else:
-                if article.id != previous.article_id:
+                # The stored article keeps its first id, so compare content, not ids; two items of
+                # this poll for one article (two feeds) update it once.
+                stored = self.desk.store.article(previous.article_id)
+                changed = stored is None or (stored.title, stored.text) != (article.title, article.text)
+                if changed and previous.article_id not in updating:
+                    updating.add(previous.article_id)
                     updates.append((previous.article_id, article))
                 remembered.append((job, previous.article_id, job.status, job.reason, True))
 
