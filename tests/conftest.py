@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,7 @@ class Reply:
     etag: str | None = None  # when set, a request with a matching If-None-Match gets 304
     size: int = 0  # stream this many bytes instead of ``body`` (no Content-Length)
     sent: int = 0  # bytes of a streamed body the client took before hanging up
+    delay: float = 0.0  # seconds to wait before answering (to overlap requests)
 
 
 class FeedServer:
@@ -74,6 +76,8 @@ class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, list[Reply]] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0  # the most requests the server was answering at once
         self._lock = threading.Lock()
         server = self
 
@@ -84,7 +88,19 @@ class FeedServer:
                 pass
 
             def do_GET(self) -> None:
+                with server._lock:
+                    server.in_flight += 1
+                    server.most_in_flight = max(server.most_in_flight, server.in_flight)
+                try:
+                    self._get()
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+            def _get(self) -> None:
                 reply = server._take(self.path, {k.lower(): v for k, v in self.headers.items()})
+                if reply is not None and reply.delay:
+                    time.sleep(reply.delay)
                 if reply is None:
                     self._answer(Reply(b"not here", status=404, content_type="text/plain"))
                 elif reply.etag and self.headers.get("If-None-Match") == reply.etag:

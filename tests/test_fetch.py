@@ -6,6 +6,8 @@ import gzip
 
 import pytest
 from conftest import FeedServer, Reply
+from hypothesis import given
+from hypothesis import strategies as st
 
 from storydesk.config import FetchSettings
 from storydesk.errors import FetchError, FetchRefused, FetchTooLarge
@@ -198,3 +200,40 @@ def test_fetch_robots_txt_server_error_disallows(feed_server: FeedServer) -> Non
     with Fetcher(OPEN) as fetcher, pytest.raises(FetchRefused, match=r"robots\.txt cannot be read"):
         fetcher.get(feed_server.url("/page"), robots=True)
     assert feed_server.hits("/page") == 0
+
+
+def test_fetch_per_host_concurrency_cap(feed_server: FeedServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    for n in range(6):
+        feed_server.set(f"/slow{n}", Reply(b"ok", delay=0.2))
+    settings = FetchSettings(allow_private=True, host_delay=0.0, host_concurrency=2, workers=6)
+    with Fetcher(settings) as fetcher, ThreadPoolExecutor(6) as pool:
+        bodies = list(pool.map(lambda n: fetcher.get(feed_server.url(f"/slow{n}")).body, range(6)))
+    assert bodies == [b"ok"] * 6
+    assert feed_server.most_in_flight == 2  # six threads, one host: never more than two at once
+
+
+@given(
+    path=st.text(alphabet="abcxyz/-_.~%", max_size=20),
+    query=st.lists(
+        st.tuples(
+            st.sampled_from(["id", "utm_source", "fbclid", "page", "q", "gclid", "Utm_Medium"]),
+            st.text(max_size=5),
+        ),
+        max_size=5,
+    ),
+    host=st.sampled_from(["Example.com", "news.example.org:8080", "EXAMPLE.com:443", "[::1]:80"]),
+    scheme=st.sampled_from(["http", "https", "HTTPS"]),
+)
+def test_fetch_canonical_url_is_idempotent_and_drops_trackers(
+    path: str, query: list[tuple[str, str]], host: str, scheme: str
+) -> None:
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    url = f"{scheme}://{host}/{path}" + ("?" + urlencode(query) if query else "")
+    once = canonical_url(url)
+    assert canonical_url(once) == once
+    keys = [k.lower() for k, _ in parse_qsl(urlsplit(once).query, keep_blank_values=True)]
+    assert not any(k.startswith("utm_") or k in {"fbclid", "gclid"} for k in keys)
+    assert [k for k, _ in query if k in {"id", "page", "q"}] == [k for k in keys if k in {"id", "page", "q"}]

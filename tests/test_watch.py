@@ -188,6 +188,26 @@ def test_watch_backoff_is_capped(feed_server: FeedServer, tmp_path: Path) -> Non
     assert feed_server.hits("/down.xml") == 6
 
 
+def test_watch_run_stops_when_asked(feed_server: FeedServer, tmp_path: Path) -> None:
+    import threading
+
+    feed_server.set("/down.xml", Reply(b"down", status=503))
+    settings = Settings().with_overrides({"fetch.allow_private": "true", "fetch.host_delay": "0"})
+    reports: list[Any] = []
+    stop = threading.Event()
+    with Desk.open(tmp_path / "d.db", settings) as desk:
+        add_sources(desk, [feed_server.url("/down.xml")])
+        with Watcher(desk, interval=3600) as watcher:
+            thread = threading.Thread(target=watcher.run, kwargs={"stop": stop, "report": reports.append})
+            thread.start()
+            while not reports and thread.is_alive():
+                stop.wait(0.05)
+            stop.set()  # what serve --watch does on shutdown (watch itself stops on Ctrl-C)
+            thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert len(reports) == 1 and reports[0].failed == 1  # polled once, then waited until stopped
+
+
 # --- the live scenario (loads the models) ---------------------------------------------
 
 
