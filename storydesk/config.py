@@ -173,8 +173,9 @@ class FetchSettings:
         (), "host:port pairs exempt from the private-address refusal (an intranet feed server)."
     )
     user_agent: str = setting(
-        "storydesk/0.1 (news monitoring desk; +https://pypi.org/project/storydesk/)",
-        "User-Agent sent with every request, and the name matched against robots.txt.",
+        "storydesk/0.1 (news monitoring desk)",
+        "User-Agent sent with every request, and the name matched against robots.txt; add a contact "
+        "URL or address for the sites you poll.",
     )
     timeout: float = setting(20.0, "Seconds to wait to connect, or for the next bytes of a response.")
     total_timeout: float = setting(

@@ -493,6 +493,7 @@ class Watcher:
             page = extract_html(result.body, source, url=result.final_url)
         except Exception as exc:
             page = Rejection("ingest", f"HTML extraction failed: {type(exc).__name__}: {exc}", source)
+        job.fetched = dataclasses.replace(result, body=b"")  # validators kept; the body is not needed again
         if isinstance(page, Rejection):
             self._headline(job, f"page not extracted: {page.reason}")
             return
@@ -558,6 +559,7 @@ class Watcher:
         made = {(a.source.path, a.source.member): a for a in batch.articles if a.source}
         refused = {(r.source.path, r.source.member): r for r in batch.rejections}
         stored_before = store.existing_ids(a.id for a in batch.articles)
+        fresh = [a.id for a in batch.articles if a.id not in stored_before]
         new_by_source: dict[int, int] = {}
         headline_only = 0
         for job in new_jobs:
@@ -586,6 +588,8 @@ class Watcher:
 
         stories_before = store.story_ids()
         summary = desk.ingest_batch(batch, also=remember)
+        stories_now = store.story_ids()
+        grown = {sid for aid in fresh if (sid := desk.story_of(aid)) is not None} & stories_before
         touched = self._update(update_jobs)
         return PollReport(
             polled=len(polled),
@@ -601,8 +605,8 @@ class Watcher:
                 for s in polled.values()
             ),
             stories=summary.stories,
-            new_stories=len(store.story_ids() - stories_before),
-            updated_stories=tuple(touched[0]),
+            new_stories=len(stories_now - stories_before),
+            updated_stories=tuple(sorted(grown | set(touched[0]))),
         )
 
     def _update(self, jobs: list[_Job]) -> tuple[list[str], list[str]]:

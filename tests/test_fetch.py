@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 
+import brotli
 import pytest
 from conftest import FeedServer, Reply
 from hypothesis import given
@@ -163,6 +164,10 @@ def test_fetch_decodes_gzip_and_caps_decoded_size(feed_server: FeedServer) -> No
     feed_server.set("/gz", Reply(gzip.compress(body), headers={"Content-Encoding": "gzip"}))
     with Fetcher(OPEN) as fetcher:
         assert fetcher.get(feed_server.url("/gz")).body == body
+    feed_server.set("/br", Reply(brotli.compress(body), headers={"Content-Encoding": "br"}))
+    with Fetcher(OPEN) as fetcher:
+        assert fetcher.get(feed_server.url("/br")).body == body
+        assert "br" in feed_server.requests[-1][1]["accept-encoding"]
     bomb = gzip.compress(b"\0" * 5_000_000)  # 5 MB of zeros in a few KB
     feed_server.set("/bomb", Reply(bomb, headers={"Content-Encoding": "gzip"}))
     with (
