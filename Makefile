@@ -42,6 +42,7 @@ demo-live: $(VENV)/.installed
 	$(BIN)/python demo/live/server.py --step $(STEP) & server=$$!; \
 	trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
 	sleep 1; \
+	kill -0 $$server 2>/dev/null || { echo "the demo feed server did not start (is port 8765 in use?)"; exit 1; }; \
 	$(BIN)/storydesk $(LIVE) sources add demo/live/feeds.txt && \
 	$(BIN)/storydesk $(LIVE) alerts add Badakhshan && \
 	$(BIN)/storydesk $(LIVE) serve --watch --interval 15

@@ -127,7 +127,7 @@ def read_listing(body: bytes, url: str) -> Listing:
         return _read_sitemap(body, url)
     if head.startswith(("<!doctype html", "<html")) or ("<html" in head and "<rss" not in head):
         return Listing(error="not a feed: the URL serves an HTML page")
-    problem = _xml_problem(body)
+    problem, root = _xml_root(body)
     items: list[RawDocument] = []
     errors: list[str] = []
     for doc in read_feed(body, url):
@@ -140,21 +140,26 @@ def read_listing(body: bytes, url: str) -> Listing:
     if not items:
         if problem:
             return Listing(error=f"malformed XML, no items could be read: {problem}")
-        return Listing(error=errors[0] if errors else "the feed has no items", kind=kind)
+        if root in {"rss", "feed", "rdf"}:
+            return Listing((), None, kind)  # a feed with nothing in it yet: not a failure
+        return Listing(error=f"not a feed: the XML's root element is <{root}>" if root else errors[0])
     warning = f"malformed XML ({problem}); {len(items)} items read by the lenient parser" if problem else None
     return Listing(tuple(items), items[0].outlet, kind, warning=warning)
 
 
-def _xml_problem(body: bytes) -> str | None:
-    """Why ``body`` is not well-formed XML, or None (entities are never resolved, nothing is fetched)."""
+def _xml_root(body: bytes) -> tuple[str | None, str | None]:
+    """(why ``body`` is not well-formed XML or None, its root element's lower-case local name).
+
+    Entities are never resolved and nothing is fetched.
+    """
     from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
     try:
-        etree.fromstring(body, parser=parser)
+        root = etree.fromstring(body, parser=parser)
     except etree.XMLSyntaxError as exc:
-        return str(exc)
-    return None
+        return str(exc), None
+    return None, etree.QName(root).localname.lower() if isinstance(root.tag, str) else None
 
 
 def _read_sitemap(body: bytes, url: str) -> Listing:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import threading
 import time
@@ -88,10 +89,8 @@ class FeedServer:
                 pass
 
             def finish(self) -> None:
-                try:
+                with contextlib.suppress(OSError):  # the client hung up (a body over its size cap)
                     super().finish()
-                except OSError:  # the client hung up (a body over its size cap): expected here
-                    pass
 
             def do_GET(self) -> None:
                 with server._lock:

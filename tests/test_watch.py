@@ -78,6 +78,10 @@ def test_watch_read_listing_tells_feeds_from_other_things() -> None:
     broken = read_listing(b'<?xml version="1.0"?><rss><channel><item><title>x</ti', "u")
     assert broken.error is not None and "malformed XML" in broken.error
     assert read_listing(b"", "u").error is not None
+    empty = read_listing(rss("Quiet", []).body, "u")  # nothing published yet: fine, not a failure
+    assert empty.error is None and empty.items == ()
+    other = read_listing(b'<?xml version="1.0"?><catalog><book>x</book></catalog>', "u")
+    assert other.error is not None and "<catalog>" in other.error
 
 
 def test_watch_read_listing_reads_a_news_sitemap() -> None:
