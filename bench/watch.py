@@ -3,10 +3,11 @@
     python bench/watch.py [--feeds 50] [--items 20] [--latency 0.0] [--fetch-only] [--set k=v ...]
 
 A threaded http.server on 127.0.0.1 serves FEEDS RSS feeds of ITEMS items each and one HTML page
-per item (synthetic reports of FEEDS*ITEMS/10 events, each event reported by ten feeds, ~120 words
-each, written from seeded word lists). A fresh desk watches every feed and polls once, the way
-`storydesk watch --once` does: feeds fetched, pages fetched and extracted (trafilatura), then the
-batch ingested (clean, dedup, extract, embed, cluster) and stored.
+per item: synthetic reports of FEEDS*ITEMS/10 events, each reported by ten feeds, ~130 words each,
+written from seeded word lists (each event its own made-up place, people and words). A fresh desk
+watches every feed and polls once, the way `storydesk watch --once` does: feeds fetched, pages
+fetched and extracted (trafilatura), then the batch ingested (clean, dedup, extract, embed,
+cluster) and stored.
 
 Printed: items, wall seconds, items/s; the wall time spent fetching (network, politeness, and
 page extraction in the fetch threads) and its share of the poll ("waiting"), the time in the
@@ -36,28 +37,40 @@ from storydesk.api import Desk  # noqa: E402
 from storydesk.config import Settings  # noqa: E402
 from storydesk.watch import PollReport, Watcher, add_sources  # noqa: E402
 
-PLACES = "Passau Valencia Faizabad Iquique Rotterdam Dushanbe Lagos Hanoi Quito Tromso Gdansk Mombasa".split()  # noqa: SIM905
+SYLLABLES = "ka lo mi na re su ta vo be di fa gu ho ji ku le mo ni pa ri sa te ul vi ya zo".split()  # noqa: SIM905
 KINDS = "flood wildfire earthquake strike election landslide blackout protest drought storm".split()  # noqa: SIM905
-WORDS = (  # noqa: SIM905
-    "officials said residents rescue teams government regional minister police reported hundreds "
-    "thousands homes roads schools hospital power water aid agencies emergency service spokesman "
-    "confirmed damage estimated villages district capital early morning evening according local "
-    "authorities statement injured missing evacuated workers union talks agreement plan budget"
-).split()
+
+
+def _vocabulary() -> list[str]:
+    """Common English words past the first few hundred (wordfreq, a storydesk dependency)."""
+    from wordfreq import top_n_list
+
+    return [w for w in top_n_list("en", 6000)[300:] if w.isalpha() and len(w) > 3]
+
+
+VOCABULARY = _vocabulary()
+
+
+def _name(rng: random.Random, parts: int) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(parts)).capitalize()
 
 
 def _report(event: int, feed: int) -> tuple[str, str]:
-    """A title and ~120 words about event ``event`` as outlet ``feed`` writes it."""
+    """A title and ~130 words about event ``event`` as outlet ``feed`` writes it.
+
+    Each event has its own made-up place and people and its own 40 words, so reports of one event
+    share far more than reports of two; each outlet words it differently.
+    """
     rng = random.Random(event)
-    place, kind = rng.choice(PLACES), rng.choice(KINDS)
+    place, person, kind = _name(rng, 3), f"{_name(rng, 2)} {_name(rng, 3)}", rng.choice(KINDS)
     number = rng.randint(20, 9000)
-    core = f"A {kind} hit {place} on Monday, and {number:,} people were affected, officials said."
+    words = rng.sample(VOCABULARY, 40)
     own = random.Random(event * 1000 + feed)
-    sentences = [core]
+    sentences = [f"A {kind} hit {place} on Monday, and {number:,} people were affected, {person} said."]
     for _ in range(8):
-        words = [own.choice(WORDS) for _ in range(12)]
-        sentences.append(f"{' '.join(words).capitalize()} in {place} after the {kind}.")
-    title = f"{kind.capitalize()} in {place}: {number:,} affected (event {event})"
+        picked = [own.choice(words) for _ in range(12)]
+        sentences.append(f"{' '.join(picked).capitalize()} in {place}, {person} said.")
+    title = f"{kind.capitalize()} in {place}: {number:,} affected"
     return title, " ".join(sentences)
 
 
