@@ -392,6 +392,8 @@ class Watcher:
             )
         except FetchError as exc:
             return exc
+        except Exception as exc:  # a client bug must not sink the poll: this source fails, with why
+            return FetchError(source.url, f"fetch failed: {type(exc).__name__}: {exc}")
 
     def _read(
         self,
@@ -414,8 +416,12 @@ class Watcher:
             next_poll=now + dt.timedelta(seconds=self.interval),
         )
         if outcome.not_modified:
-            return polled
-        listing = read_listing(outcome.body, source.url)
+            # Unchanged since the last read: a warning about that read still holds, a failure does not.
+            return polled if not source.errors else dataclasses.replace(polled, error=None)
+        try:
+            listing = read_listing(outcome.body, source.url)
+        except Exception as exc:  # a parser bug on hostile input: this source fails, with why
+            listing = Listing(error=f"the feed cannot be read: {type(exc).__name__}: {exc}")
         if listing.error is not None:
             return self._failed(
                 dataclasses.replace(source, kind=listing.kind or source.kind),

@@ -192,6 +192,27 @@ def test_watch_backoff_is_capped(feed_server: FeedServer, tmp_path: Path) -> Non
     assert feed_server.hits("/down.xml") == 6
 
 
+def test_watch_conditional_poll_and_recovery_without_items(feed_server: FeedServer, tmp_path: Path) -> None:
+    quiet = rss("Quiet", [], etag='"q1"')
+    feed_server.set("/quiet.xml", quiet, Reply(b"oops", status=500), quiet)
+    settings = Settings().with_overrides({"fetch.allow_private": "true", "fetch.host_delay": "0"})
+    url = feed_server.url("/quiet.xml")
+    with Desk.open(tmp_path / "d.db", settings) as desk, Watcher(desk, interval=INTERVAL) as watcher:
+        add_sources(desk, [url])
+        statuses = []
+        now = T0
+        for _ in range(3):
+            report = watcher.poll(now)
+            source = _source(desk, url)
+            statuses.append((source.last_status, source.errors, source.error))
+            assert report.polled == 1 and source.next_poll is not None
+            now = source.next_poll
+    assert statuses == [(200, 0, None), (500, 1, "HTTP 500 Internal Server Error"), (304, 0, None)]
+    assert (
+        feed_server.requests[-1][1].get("if-none-match") == '"q1"'
+    )  # the validator kept through the failure
+
+
 def test_watch_run_stops_when_asked(feed_server: FeedServer, tmp_path: Path) -> None:
     import threading
 
