@@ -127,28 +127,34 @@ def read_listing(body: bytes, url: str) -> Listing:
         return _read_sitemap(body, url)
     if head.startswith(("<!doctype html", "<html")) or ("<html" in head and "<rss" not in head):
         return Listing(error="not a feed: the URL serves an HTML page")
-    problem, root = _xml_root(body)
+    problem, root, stamps = _xml_root(body)
     items: list[RawDocument] = []
     errors: list[str] = []
     for doc in read_feed(body, url):
         if isinstance(doc, Rejection):
             if doc.source.member is None:
                 errors.append(doc.reason)
-        else:
-            items.append(doc)
+            continue
+        stamp = stamps.get(doc.external_id or "") or stamps.get(doc.url or "")
+        if stamp:  # the entry's own "updated" time: an edited entry is fetched again (see _fingerprint)
+            doc = dataclasses.replace(doc, metadata={**doc.metadata, "feed_updated": stamp})
+        items.append(doc)
     kind = "atom" if "<feed" in head else "rss"
     if not items:
         if problem:
             return Listing(error=f"malformed XML, no items could be read: {problem}")
         if root in {"rss", "feed", "rdf"}:
             return Listing((), None, kind)  # a feed with nothing in it yet: not a failure
-        return Listing(error=f"not a feed: the XML's root element is <{root}>" if root else errors[0])
+        if root:
+            return Listing(error=f"not a feed: the XML's root element is <{root}>")
+        return Listing(error=errors[0] if errors else "the feed has no items")
     warning = f"malformed XML ({problem}); {len(items)} items read by the lenient parser" if problem else None
     return Listing(tuple(items), items[0].outlet, kind, warning=warning)
 
 
-def _xml_root(body: bytes) -> tuple[str | None, str | None]:
-    """(why ``body`` is not well-formed XML or None, its root element's lower-case local name).
+def _xml_root(body: bytes) -> tuple[str | None, str | None, dict[str, str]]:
+    """Why ``body`` is not well-formed XML (or None), its root element's lower-case local name, and
+    each item's or entry's updated time by its guid/id and by its link.
 
     Entities are never resolved and nothing is fetched.
     """
@@ -158,8 +164,23 @@ def _xml_root(body: bytes) -> tuple[str | None, str | None]:
     try:
         root = etree.fromstring(body, parser=parser)
     except etree.XMLSyntaxError as exc:
-        return str(exc), None
-    return None, etree.QName(root).localname.lower() if isinstance(root.tag, str) else None
+        return str(exc), None, {}
+    stamps: dict[str, str] = {}
+    for node in root.iter("{*}item", "{*}entry", "item", "entry"):
+        keys: list[str] = []
+        stamp = None
+        for child in node:
+            if not isinstance(child.tag, str):
+                continue
+            name = etree.QName(child).localname.lower()
+            text = " ".join((child.text or "").split())
+            if name in {"guid", "id", "link"} and (text or child.get("href")):
+                keys.append(text or " ".join(str(child.get("href")).split()))
+            elif name in {"updated", "modified"} and text:
+                stamp = text
+        if stamp:
+            stamps.update(dict.fromkeys(keys, stamp))
+    return None, etree.QName(root).localname.lower() if isinstance(root.tag, str) else None, stamps
 
 
 def _read_sitemap(body: bytes, url: str) -> Listing:
@@ -698,8 +719,10 @@ def _item_key(item: RawDocument) -> str:
 
 
 def _fingerprint(item: RawDocument) -> str:
-    """What an item says about its article: when this changes, the page is fetched again."""
-    payload = "\x1f".join(str(x or "") for x in (item.title, item.text, item.published, item.url))
+    """What an item says about its article: when this changes (title, summary, dates, link), the
+    page is fetched again."""
+    updated = item.metadata.get("feed_updated")
+    payload = "\x1f".join(str(x or "") for x in (item.title, item.text, item.published, item.url, updated))
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 

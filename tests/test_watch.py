@@ -84,6 +84,28 @@ def test_watch_read_listing_tells_feeds_from_other_things() -> None:
     assert other.error is not None and "<catalog>" in other.error
 
 
+def _atom(updated: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Desk</title>'
+        "<id>urn:desk</id><updated>2026-03-02T09:00:00Z</updated><entry><id>urn:e1</id><title>Quake</title>"
+        '<link href="https://paper.example/quake"/><published>2026-03-02T07:00:00Z</published>'
+        f"<updated>{updated}</updated><summary>A quake struck.</summary></entry></feed>"
+    ).encode()
+
+
+def test_watch_an_entry_edited_in_its_feed_is_seen_as_changed() -> None:
+    from storydesk.watch import _fingerprint
+
+    first = read_listing(_atom("2026-03-02T07:00:00Z"), "u")
+    edited = read_listing(_atom("2026-03-02T11:30:00Z"), "u")
+    assert first.kind == "atom" and first.error is None
+    (a,), (b,) = first.items, edited.items
+    assert a.published == b.published and a.title == b.title  # only <updated> differs
+    assert b.metadata["feed_updated"] == "2026-03-02T11:30:00Z"
+    assert _fingerprint(a) != _fingerprint(b)
+    assert _fingerprint(a) == _fingerprint(read_listing(_atom("2026-03-02T07:00:00Z"), "u").items[0])
+
+
 def test_watch_read_listing_reads_a_news_sitemap() -> None:
     sitemap = b"""<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
