@@ -549,3 +549,80 @@ def test_watch_cli_once_with_allow_private_stores_and_alerts(feed_server: FeedSe
     data = json.loads(out)
     assert data["terms"] == ["Passau"] and len(data["hits"]) == 1
     assert data["hits"][0]["headline"].startswith("Passau flooded")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for(check: Any, seconds: float = 60.0) -> Any:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting")
+
+
+@pytest.mark.parametrize("command", [["watch", "--interval", "1"], ["serve", "--watch", "--interval", "1"]])
+def test_watch_cli_runs_until_ctrl_c(feed_server: FeedServer, tmp_path: Path, command: list[str]) -> None:
+    """`watch` and `serve --watch` poll in the background and stop cleanly on Ctrl-C (SIGINT)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    from storydesk.store import Store
+
+    feed_server.set("/quiet.xml", rss("Quiet", []))
+    db = tmp_path / "d.db"
+    store = Store(db)
+    with store.transaction():
+        store.add_source(feed_server.url("/quiet.xml"))
+    store.close()
+    port = _free_port()
+    extra = ["--port", str(port)] if command[0] == "serve" else []
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "storydesk.cli",
+            "--db",
+            str(db),
+            "--set",
+            "fetch.allow_private=true",
+            *command,
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        _wait_for(
+            lambda: feed_server.hits("/quiet.xml") >= 2 or proc.poll() is not None
+        )  # polled again and again
+        assert proc.poll() is None
+        if command[0] == "serve":
+            sources = httpx.get(f"http://127.0.0.1:{port}/api/sources", timeout=10).json()
+            assert sources[0]["status"] == 200 and sources[0]["error"] is None
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err.decode()
+    if command[0] == "watch":
+        assert "watch stopped" in err.decode()
+    assert "Traceback" not in err.decode()
