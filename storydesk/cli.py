@@ -356,7 +356,8 @@ def sources_list(
         _print_json(rows)
         return
     table = Table(box=None, pad_edge=False)
-    for col in ("url", "last poll", "status", "new", "items", "errors", "next poll"):
+    table.add_column("url", overflow="fold")
+    for col in ("last poll", "status", "new", "items", "errors", "next poll"):
         table.add_column(col)
     for r in rows:
         table.add_row(
