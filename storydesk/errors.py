@@ -71,10 +71,13 @@ class NotFound(StorydeskError):
 class FetchError(StorydeskError):
     """A URL cannot be fetched (network failure, HTTP error status, too many redirects)."""
 
-    def __init__(self, url: str, reason: str, status: int | None = None) -> None:
+    def __init__(
+        self, url: str, reason: str, status: int | None = None, *, retry_after: float | None = None
+    ) -> None:
         self.url = url
         self.reason = reason
         self.status = status
+        self.retry_after = retry_after  # seconds the server asked us to wait (Retry-After)
         super().__init__(f"{url}: {reason}")
 
 

@@ -427,7 +427,7 @@ class Watcher:
     ) -> FeedSource:
         """The source's new state after its feed answered; its new and changed items join ``jobs``."""
         if isinstance(outcome, FetchError):
-            return self._failed(source, now, outcome.reason, outcome.status)
+            return self._failed(source, now, outcome.reason, outcome.status, outcome.retry_after)
         polled = dataclasses.replace(
             source,
             last_poll=now,
@@ -483,10 +483,19 @@ class Watcher:
             jobs.append(job)
         return polled
 
-    def _failed(self, source: FeedSource, now: dt.datetime, reason: str, status: int | None) -> FeedSource:
-        """A failed poll: the reason kept, the next one after an exponential, capped backoff."""
+    def _failed(
+        self,
+        source: FeedSource,
+        now: dt.datetime,
+        reason: str,
+        status: int | None,
+        retry_after: float | None = None,
+    ) -> FeedSource:
+        """A failed poll: the reason kept, the next one after an exponential, capped backoff (longer
+        when the server's Retry-After asks for it, within the same cap)."""
         errors = source.errors + 1
-        wait = min(self.interval * 2.0**errors, max(self.settings.watch.max_backoff, self.interval))
+        wait = max(self.interval * 2.0**errors, retry_after or 0.0)
+        wait = min(wait, max(self.settings.watch.max_backoff, self.interval))
         return dataclasses.replace(
             source,
             last_poll=now,

@@ -242,3 +242,29 @@ def test_fetch_canonical_url_is_idempotent_and_drops_trackers(
     keys = [k.lower() for k, _ in parse_qsl(urlsplit(once).query, keep_blank_values=True)]
     assert not any(k.startswith("utm_") or k in {"fbclid", "gclid"} for k in keys)
     assert [k for k, _ in query if k in {"id", "page", "q"}] == [k for k in keys if k in {"id", "page", "q"}]
+
+
+def test_fetch_retry_after_is_reported(feed_server: FeedServer) -> None:
+    feed_server.set("/busy", Reply(b"busy", status=503, headers={"Retry-After": "120"}))
+    feed_server.set(
+        "/later", Reply(b"slow down", status=429, headers={"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"})
+    )
+    with Fetcher(OPEN) as fetcher:
+        with pytest.raises(FetchError) as busy:
+            fetcher.get(feed_server.url("/busy"))
+        with pytest.raises(FetchError) as later:
+            fetcher.get(feed_server.url("/later"))
+    assert busy.value.retry_after == 120.0 and "retry after 120 s" in busy.value.reason
+    assert later.value.status == 429 and (later.value.retry_after or 0) > 365 * 86400
+
+
+def test_fetch_robots_crawl_delay_spaces_page_requests(feed_server: FeedServer) -> None:
+    feed_server.set("/robots.txt", Reply(b"User-agent: *\nCrawl-delay: 1\n", content_type="text/plain"))
+    feed_server.set("/p1", Reply(b"<html>1</html>"))
+    feed_server.set("/p2", Reply(b"<html>2</html>"))
+    with Fetcher(OPEN) as fetcher:  # host_delay 0: any wait comes from the Crawl-delay
+        fetcher.get(feed_server.url("/p1"), robots=True)
+        before = fetcher.stats.polite_seconds
+        fetcher.get(feed_server.url("/p2"), robots=True)
+        waited = fetcher.stats.polite_seconds - before
+    assert waited >= 0.5  # the second page waited for the host's turn

@@ -235,6 +235,17 @@ def test_watch_conditional_poll_and_recovery_without_items(feed_server: FeedServ
     )  # the validator kept through the failure
 
 
+def test_watch_retry_after_lengthens_the_backoff(feed_server: FeedServer, tmp_path: Path) -> None:
+    feed_server.set("/busy.xml", Reply(b"busy", status=503, headers={"Retry-After": "7200"}))
+    settings = Settings().with_overrides({"fetch.allow_private": "true", "fetch.host_delay": "0"})
+    with Desk.open(tmp_path / "d.db", settings) as desk, Watcher(desk, interval=INTERVAL) as watcher:
+        add_sources(desk, [feed_server.url("/busy.xml")])
+        watcher.poll(T0)
+        source = _source(desk, feed_server.url("/busy.xml"))
+    assert source.next_poll is not None and (source.next_poll - T0).total_seconds() == 7200  # not 1200
+    assert source.error is not None and "retry after 7200 s" in source.error
+
+
 def test_watch_run_stops_when_asked(feed_server: FeedServer, tmp_path: Path) -> None:
     import threading
 

@@ -10,6 +10,8 @@ delay between requests to one host and a cap on requests in flight to it.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import email.utils
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +29,7 @@ from storydesk.fetch.guard import AddressPolicy, GuardedBackend
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _ROBOTS_BYTES = 512_000
 _ROBOTS_RETRY = 300.0  # seconds an unreachable robots.txt keeps a host's pages disallowed
+_MAX_CRAWL_DELAY = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,12 @@ class _HostLimiter:
         self._lock = threading.Lock()
         self._slots: dict[str, threading.Semaphore] = {}
         self._next: dict[str, float] = {}
+        self._delays: dict[str, float] = {}
+
+    def at_least(self, host: str, delay: float) -> None:
+        """Space this host's requests at least ``delay`` seconds apart (its robots.txt Crawl-delay)."""
+        with self._lock:
+            self._delays[host] = max(self.delay, delay)
 
     @contextlib.contextmanager
     def slot(self, host: str) -> Iterator[float]:
@@ -86,7 +95,7 @@ class _HostLimiter:
             with self._lock:
                 now = time.monotonic()
                 start = max(now, self._next.get(host, 0.0))
-                self._next[host] = start + self.delay
+                self._next[host] = start + self._delays.get(host, self.delay)
             if start > now:
                 time.sleep(start - now)
             yield time.monotonic() - began
@@ -210,7 +219,11 @@ class Fetcher:
                         raise FetchError(url, f"HTTP {status} redirect without a Location", status)
                     return None, location
                 if status >= 400 or status < 200 or (status >= 300 and status != 304):
-                    raise FetchError(url, f"HTTP {status} {response.reason_phrase}".rstrip(), status)
+                    retry = _retry_after(response.headers.get("retry-after"))
+                    reason = f"HTTP {status} {response.reason_phrase}".rstrip()
+                    if retry is not None:
+                        reason += f" (retry after {retry:g} s)"
+                    raise FetchError(url, reason, status, retry_after=retry)
                 body = b"" if status == 304 else self._read(url, response, limit, deadline)
                 return (
                     FetchResult(
@@ -280,6 +293,8 @@ class Fetcher:
                 cached = self._read_robots(origin)
                 self._robots[origin] = cached
         _, parser, problem = cached
+        if parser is not None and (delay := _crawl_delay(parser, self.settings.user_agent)) is not None:
+            self._limiter.at_least(parts.netloc.lower(), delay)
         if parser is None:
             raise FetchRefused(url, f"refused: {problem}")
         if not parser.can_fetch(self.settings.user_agent, url):
@@ -300,6 +315,31 @@ class Fetcher:
             return now + _ROBOTS_RETRY, None, f"{origin}/robots.txt cannot be read ({exc.reason})"
         parser.parse(result.body.decode("utf-8", errors="replace").splitlines())
         return now + self.settings.robots_ttl, parser, ""
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def _crawl_delay(parser: RobotFileParser, agent: str) -> float | None:
+    """The robots.txt Crawl-delay for our agent, capped at a minute (a larger one would stall a poll)."""
+    try:
+        delay = parser.crawl_delay(agent)
+    except (TypeError, ValueError):
+        return None
+    return None if delay is None else min(float(delay), _MAX_CRAWL_DELAY)
 
 
 def _split(url: str) -> SplitResult:
