@@ -408,7 +408,13 @@ def watch(
     """
     from storydesk.watch import Watcher
 
-    report = _print_poll_json if as_json else _print_poll
+    printer = _print_poll_json if as_json else _print_poll
+
+    def report(poll: Any) -> None:
+        if once and not poll.polled:
+            err.print("no source is due (see `storydesk sources` for the next polls)")
+        printer(poll)
+
     try:
         with _errors(), _desk() as desk, Watcher(desk, interval=interval) as watcher:
             watcher.run(

@@ -554,8 +554,8 @@ def test_watch_cli_once_with_allow_private_stores_and_alerts(feed_server: FeedSe
     assert row["status"] == 200 and row["new_items"] == 1 and row["items"] == 1 and row["error"] is None
     polled = dt.datetime.fromisoformat(row["last_poll"])
     assert dt.datetime.fromisoformat(row["next_poll"]) - polled == dt.timedelta(seconds=60)
-    code, out, _ = _cli(*opts, "watch", "--once")  # nothing due: no poll, nothing printed
-    assert code == 0 and out == "" and server.hits("/feed.xml") == 1
+    code, out, err = _cli(*opts, "watch", "--once")  # nothing due: no poll, nothing printed
+    assert code == 0 and out == "" and "no source is due" in err and server.hits("/feed.xml") == 1
     code, out, _ = _cli(*opts, "alerts", "--json")
     data = json.loads(out)
     assert data["terms"] == ["Passau"] and len(data["hits"]) == 1
