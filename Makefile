@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 ARTICLES ?= ../shared/seeds
 DB     ?= demo.db
 
-.PHONY: demo test lint typecheck unit venv clean eval bench web reliability
+.PHONY: demo demo-live test lint typecheck unit venv clean eval bench web reliability
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,23 @@ demo: $(VENV)/.installed
 	$(BIN)/storydesk --db $(DB) ingest $(ARTICLES) || [ $$? -eq 1 ]
 	$(BIN)/storydesk --db $(DB) stories
 	$(BIN)/storydesk --db $(DB) show --all --format text
+
+# The live desk: a local feed server (demo/live/) publishes one report every STEP seconds; the web UI
+# on http://127.0.0.1:8000 shows stories appear and grow as the watcher polls it. Ctrl-C stops both.
+# The demo's feeds are on 127.0.0.1, which storydesk refuses unless fetch.allow_private is set;
+# real feeds need none of these --set options.
+LIVE_DB ?= live.db
+STEP    ?= 20
+LIVE    := --db $(LIVE_DB) --set fetch.allow_private=true --set fetch.host_delay=0.2
+demo-live: $(VENV)/.installed
+	rm -f $(LIVE_DB) $(LIVE_DB)-wal $(LIVE_DB)-shm $(LIVE_DB).stream
+	$(BIN)/python demo/live/server.py --step $(STEP) & server=$$!; \
+	trap 'kill $$server 2>/dev/null' EXIT INT TERM; \
+	sleep 1; \
+	kill -0 $$server 2>/dev/null || { echo "the demo feed server did not start (is port 8765 in use?)"; exit 1; }; \
+	$(BIN)/storydesk $(LIVE) sources add demo/live/feeds.txt && \
+	$(BIN)/storydesk $(LIVE) alerts add Badakhshan && \
+	$(BIN)/storydesk $(LIVE) serve --watch --interval 15
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check storydesk tests bench
@@ -53,4 +70,4 @@ web: $(VENV)/.installed
 	$(BIN)/storydesk --db $(DB) serve
 
 clean:
-	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm $(DB).stream .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm $(DB).stream $(LIVE_DB) $(LIVE_DB)-wal $(LIVE_DB)-shm $(LIVE_DB).stream .pytest_cache .mypy_cache .ruff_cache

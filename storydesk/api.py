@@ -8,6 +8,7 @@ with Desk.open("desk.db") as desk:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -23,7 +24,7 @@ from storydesk import dedup as dedup_stage
 from storydesk import extract as extract_stage
 from storydesk import snapshot
 from storydesk.config import Settings
-from storydesk.errors import NotFound
+from storydesk.errors import ConfigError, NotFound
 from storydesk.models import (
     Article,
     Assignment,
@@ -35,7 +36,16 @@ from storydesk.models import (
     Story,
     StoryMerge,
 )
-from storydesk.pipeline import Pipeline, Progress, StreamRun, StreamState, _no_progress, build_stories
+from storydesk.pipeline import (
+    Batch,
+    Pipeline,
+    Progress,
+    StreamRun,
+    StreamState,
+    _no_progress,
+    build_stories,
+    build_story,
+)
 from storydesk.store import Store, extraction_from_json, extraction_to_json
 
 BriefFormat = Literal["text", "md", "json", "html"]
@@ -167,7 +177,16 @@ class Desk:
         comes after everything stored goes on from the saved stream state (see
         ``storydesk.snapshot``) instead of clustering the whole store again.
         """
-        batch = self.pipeline.read_paths(paths, progress)
+        return self.ingest_batch(self.pipeline.read_paths(paths, progress), progress=progress)
+
+    def ingest_batch(
+        self, batch: Batch, *, progress: Progress = _no_progress, also: Callable[[], None] | None = None
+    ) -> IngestSummary:
+        """Store a batch already read and cleaned (``ingest`` reads files, the watcher feeds and pages).
+
+        ``also`` runs inside the batch's transaction: the watcher records what it has seen there, so
+        a batch and the source state that says it was ingested land together or not at all.
+        """
         seen: set[str] = set()
         fresh: list[Article] = []
         for article in batch.articles:
@@ -239,6 +258,8 @@ class Desk:
             for item in items:
                 self.store.put_cluster_item(item.id, item.to_record())
             self.store.add_rejections(batch.rejections)
+            if also is not None:
+                also()
             return update
 
         self._commit(write)
@@ -267,6 +288,50 @@ class Desk:
         self._commit(lambda: self._start_over(index, _Batch()))
         progress("cluster", 1, 1)
         return len(self.store.story_ids())
+
+    def update_articles(
+        self, updates: Sequence[tuple[str, Article]], *, also: Callable[[], None] | None = None
+    ) -> list[str]:
+        """Replace stored articles by newer versions of themselves (a page that changed since it was read).
+
+        Each ``(stored id, new version)`` keeps the stored id, so stories and citations still find it;
+        the text it replaces is kept as a revision. The new text is extracted and featurized again and
+        only the stories holding these articles are rebuilt (headline, dates; their facts and briefs
+        are computed from the stored extractions when read). ``also`` runs inside the transaction.
+        Returns the ids of the stories touched.
+        """
+        versions = [dataclasses.replace(new, id=old) for old, new in updates if self.store.has_article(old)]
+        duplicates = self.store.duplicates()
+        origins = self.store.wire_origins([a.id for a in versions])
+        originals = [a for a in versions if a.id not in duplicates]
+        extractions = self.pipeline.extract(originals, origins)
+        items = self.pipeline.featurize(originals)
+        touched: list[str] = []
+
+        def write() -> None:
+            for article in versions:
+                self.store.update_article(article.id, article)
+            for extraction in extractions:
+                self.store.put_extraction(extraction.article_id, extraction_to_json(extraction))
+            for item in items:
+                self.store.put_cluster_item(item.id, item.to_record())
+            touched[:] = sorted({sid for a in versions if (sid := self.story_of(a.id)) is not None})
+            stories = [self._rebuilt_story(sid) for sid in touched]
+            self.store.update_stories(stories, (), (), {}, self.store.merges())
+            if also is not None:
+                also()
+
+        self._commit(write)
+        return touched
+
+    def _rebuilt_story(self, story_id: str) -> Story:
+        """A stored story built again from its stored members (after one of them changed)."""
+        members = self.story(story_id).article_ids
+        items = {
+            aid: cluster_stage.ClusterItem.from_record(rec)
+            for aid, rec in self.store.cluster_records(members)
+        }
+        return build_story(story_id, self.store.articles(members), items, self.store.wire_origins(members))
 
     def _commit(self, write: Callable[[], _StoryUpdate | None]) -> None:
         """Run ``write`` in one transaction with the story update it returns, and save its stream state.
@@ -493,6 +558,72 @@ class Desk:
             out["merges"] = merges
         return out
 
+    def revisions(self, article_id: str) -> list[dict[str, Any]]:
+        """An article's earlier versions (a page updated after it was first read), oldest first."""
+        self.article(article_id)
+        return self.store.revisions(article_id)
+
+    def story_times(self) -> dict[str, tuple[str, str]]:
+        """Story id -> (when it was first stored, when it last gained or changed an article), UTC ISO."""
+        return self.store.story_times()
+
+    def article_times(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """Article id -> (when it was stored, when it last changed), UTC ISO."""
+        return self.store.article_times(ids)
+
+    def entity_stories(self, name: str, limit: int = 50) -> list[Story]:
+        """Stories whose articles name this person, organisation or place (canonical name or spelling)."""
+        wanted = " ".join(name.split()).casefold()
+        if not wanted:
+            return []
+        candidates = [aid for aid, _, _ in self.store.search(_phrase(name), 1000)]
+        found: set[str] = set()
+        for article_id, data in self.store.extractions(candidates).items():
+            for entity in data.get("entities", ()):
+                if wanted in {
+                    str(entity.get("canonical", "")).casefold(),
+                    str(entity.get("text", "")).casefold(),
+                }:
+                    if (story_id := self.story_of(article_id)) is not None:
+                        found.add(story_id)
+                    break
+        stories = [s for sid in found if (s := self.store.story(sid)) is not None]
+        times = self.store.story_times()
+        stories.sort(key=lambda s: (times.get(s.id, ("", ""))[1], s.id), reverse=True)
+        return stories[:limit]
+
+    # --- alerts -----------------------------------------------------------------------
+
+    def add_alert(self, term: str) -> bool:
+        """Record a watch term; stories that newly mention it are reported after each poll. False if known."""
+        term = " ".join(term.split())
+        if not term:
+            raise ConfigError("an alert term cannot be empty")
+        with self.store.transaction():
+            return self.store.add_alert(term)
+
+    def alerts(self) -> list[str]:
+        return [term for _, term in self.store.alerts()]
+
+    def check_alerts(self) -> list[dict[str, Any]]:
+        """Stories that mention an alert's term and had not before: recorded, and returned."""
+        fresh: list[dict[str, Any]] = []
+        with self.store.transaction():
+            for alert_id, term in self.store.alerts():
+                stories: dict[str, None] = {}
+                for article_id, _, _ in self.store.search(_phrase(term), 1000):
+                    if (story_id := self.story_of(article_id)) is not None:
+                        stories.setdefault(story_id)
+                for story_id in stories:
+                    story = self.store.story(story_id)
+                    if story is not None and self.store.add_alert_hit(alert_id, story.id, story.headline):
+                        fresh.append({"term": term, "story": story.id, "headline": story.headline})
+        return fresh
+
+    def alert_hits(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest stories that matched an alert (term, story, headline, at), newest first."""
+        return self.store.alert_hits(limit)
+
     def stats(self) -> dict[str, Any]:
         return {
             "articles": self.store.count_articles(),
@@ -530,6 +661,11 @@ def article_summary(article: Article, story_id: str | None, wire_origin: str | N
         "source_url": article.source_url,
         "source": str(article.source) if article.source else None,
     }
+
+
+def _phrase(term: str) -> str:
+    """An FTS5 query matching ``term`` as a phrase (quotes in it doubled)."""
+    return '"' + " ".join(term.split()).replace('"', '""') + '"'
 
 
 def dumps(data: Any) -> str:

@@ -307,15 +307,204 @@ def settings_cmd() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    watch_: Annotated[
+        bool, typer.Option("--watch", help="Also run the watcher beside the web app (see `watch`).")
+    ] = False,
+    interval: Annotated[
+        float | None, typer.Option(min=1, help="With --watch: seconds between polls of a source.")
+    ] = None,
 ) -> None:
-    """Serve the web UI and the JSON API over this desk."""
+    """Serve the web UI and the JSON API over this desk (with --watch, keep it current from its sources)."""
+    import threading
+
     import uvicorn
 
     from storydesk.web import create_app
 
     with _errors():
         application = create_app(state.db, state.settings(), create=False)
-    uvicorn.run(application, host=host, port=port)
+    stop = threading.Event()
+    watcher = None
+    if watch_:
+        watcher = threading.Thread(target=_watch_beside, args=(stop, interval), name="watcher", daemon=True)
+        watcher.start()
+    try:
+        uvicorn.run(application, host=host, port=port)
+    finally:
+        stop.set()
+        if watcher is not None:
+            watcher.join(timeout=30)
+
+
+def _watch_beside(stop: Any, interval: float | None) -> None:
+    """The watcher's thread under ``serve --watch``: its own desk (SQLite connection), until ``stop``."""
+    from storydesk.api import Desk
+    from storydesk.watch import Watcher
+
+    try:
+        with Desk.open(state.db, state.settings()) as desk, Watcher(desk, interval=interval) as watcher:
+            watcher.run(
+                stop=stop,
+                report=_print_poll,
+                failed=lambda exc: err.print(f"[red]watch:[/red] {_show(exc)}"),
+            )
+    except StorydeskError as exc:
+        err.print(f"[red]watch stopped:[/red] {_show(exc)}")
+
+
+# --- the live desk: sources, watch, alerts ------------------------------------------------
+
+sources_app = typer.Typer(help="The feeds the desk watches (RSS, Atom, news sitemaps).")
+app.add_typer(sources_app, name="sources")
+alerts_app = typer.Typer(help="Watch terms: `watch` reports stories that newly mention one.")
+app.add_typer(alerts_app, name="alerts")
+
+
+@sources_app.callback(invoke_without_command=True)
+def sources_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """List each source: last poll, HTTP status, new items, errors (with the reason), next poll."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from storydesk.watch import source_summary, sources
+
+    with _errors(), _desk() as desk:
+        rows = [source_summary(s) for s in sources(desk)]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(box=None, pad_edge=False)
+    table.add_column("url", overflow="fold")
+    for col in ("last poll", "status", "new", "items", "errors", "next poll"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            _show(r["url"]),
+            (r["last_poll"] or "never")[:19],
+            str(r["status"] or "-"),
+            str(r["new_items"]),
+            str(r["items"]),
+            str(r["errors"]) + (f" {_show(r['error'])}" if r["error"] else ""),
+            (r["next_poll"] or "now")[:19],
+        )
+    out.print(table)
+
+
+@sources_app.command("add")
+def sources_add(
+    targets: Annotated[
+        list[str], typer.Argument(metavar="FEEDS.txt|URL", help="Feed URLs, or files listing one a line.")
+    ],
+) -> None:
+    """Watch feeds: a URL, or a file with one feed URL a line (RSS, Atom, or a news sitemap).
+
+    Exit code 1 when a line or file was not a feed URL (each is printed with its reason).
+    """
+    from storydesk.watch import add_sources
+
+    with _errors(), _desk(create=True) as desk:
+        done = add_sources(desk, targets)
+    out.print(f"{len(done.added)} sources added, {len(done.known)} watched already")
+    for rejection in done.rejected:
+        err.print(f"[yellow]skipped[/yellow] {_show(rejection)}")
+    if done.rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def watch(
+    interval: Annotated[
+        float | None,
+        typer.Option(min=1, help="Seconds between polls of a source (default: the watch.interval setting)."),
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="Poll the sources due now, then exit.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print each poll's report as JSON.")] = False,
+) -> None:
+    """Poll due sources, fetch new items' pages, update stories; runs until Ctrl-C (or once).
+
+    Failing sources are reported, stored with their reason and backed off; they do not stop the watch.
+    """
+    from storydesk.watch import Watcher
+
+    printer = _print_poll_json if as_json else _print_poll
+
+    def report(poll: Any) -> None:
+        if once and not poll.polled:
+            err.print("no source is due (see `storydesk sources` for the next polls)")
+        printer(poll)
+
+    try:
+        with _errors(), _desk() as desk, Watcher(desk, interval=interval) as watcher:
+            watcher.run(
+                once=once,
+                report=report,
+                failed=lambda exc: err.print(f"[red]error:[/red] {_show(exc)}"),
+            )
+    except KeyboardInterrupt:
+        err.print("watch stopped")
+
+
+def _print_poll_json(report: Any) -> None:
+    sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _print_poll(report: Any) -> None:
+    """One poll's summary line, its failures and its alerts."""
+    import datetime as dt
+
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    if not report.polled:
+        return
+    out.print(
+        f"{stamp} polled {report.polled} sources ({report.not_modified} not modified, {report.failed} failed): "
+        f"{report.added} new articles ({report.headline_only} headline-only), {report.updated} updated, "
+        f"{report.already} already stored; {report.stories} stories ({report.new_stories} new, "
+        f"{len(report.updated_stories)} updated)"
+    )
+    for source in report.sources:
+        if source.error:
+            label = "[red]failed[/red]" if source.failed else "[yellow]warning[/yellow]"
+            out.print(f"  {label} {_show(source.url)}: {_show(source.error)}")
+    for rejection in report.rejected:
+        out.print(f"  [yellow]skipped[/yellow] {_show(rejection)}")
+    for hit in report.alerts:
+        out.print(f"  [bold]alert[/bold] {_show(hit['term'])!r}: {hit['story']} {_show(hit['headline'])}")
+
+
+@alerts_app.callback(invoke_without_command=True)
+def alerts_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the watch terms and the latest stories that matched them."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _errors(), _desk() as desk:
+        terms, hits = desk.alerts(), desk.alert_hits()
+    if as_json:
+        _print_json({"terms": terms, "hits": hits})
+        return
+    for term in terms:
+        out.print(f"[bold]{_show(term)}[/bold]")
+        for hit in hits:
+            if hit["term"] == term:
+                out.print(f"  {hit['at'][:19]} {hit['story']} {_show(hit['headline'])}")
+
+
+@alerts_app.command("add")
+def alerts_add(
+    term: Annotated[str, typer.Argument(help="Words a story must mention, e.g. a place.")],
+) -> None:
+    """Record a watch term: `watch` prints (and the web shows) stories that newly mention it."""
+    with _errors(), _desk(create=True) as desk:
+        added = desk.add_alert(term)
+        matched = desk.check_alerts()  # stories already on the desk count as matched from now
+    out.print(
+        f"alert {'added' if added else 'known already'}: {_show(term)!r} ({len(matched)} stories match now)"
+    )
 
 
 # --- stateless commands ----------------------------------------------------------------

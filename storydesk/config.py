@@ -185,6 +185,49 @@ class ExtractSettings:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class FetchSettings:
+    allow_private: bool = setting(
+        False,
+        "Fetch private, loopback and link-local addresses too. Off, a URL whose host resolves to one is "
+        "refused (checked on the address connected to, after every redirect).",
+    )
+    allow_hosts: tuple[str, ...] = setting(
+        (), "host:port pairs exempt from the private-address refusal (an intranet feed server)."
+    )
+    user_agent: str = setting(
+        "storydesk/0.1 (news monitoring desk)",
+        "User-Agent sent with every request, and the name matched against robots.txt; add a contact "
+        "URL or address for the sites you poll.",
+    )
+    timeout: float = setting(20.0, "Seconds to wait to connect, or for the next bytes of a response.")
+    total_timeout: float = setting(
+        60.0, "Longest one fetch may take, body included: a server dripping bytes is cut off."
+    )
+    max_bytes: int = setting(
+        10_000_000, "Largest body read, after gzip/brotli decoding; a longer response is refused."
+    )
+    max_redirects: int = setting(5, "Most redirects followed per fetch (each hop's address is checked).")
+    host_delay: float = setting(1.0, "Seconds between the starts of two requests to the same host.")
+    host_concurrency: int = setting(2, "Most requests in flight to one host at a time.")
+    workers: int = setting(8, "Requests in flight at a time over all hosts.")
+    robots: bool = setting(True, "Honour robots.txt for article pages (feeds a user adds are fetched).")
+    robots_ttl: float = setting(3600.0, "Seconds a host's robots.txt is kept before it is read again.")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WatchSettings:
+    interval: float = setting(600.0, "Seconds between two polls of a source (`watch --interval`).")
+    max_backoff: float = setting(
+        86_400.0,
+        "Longest wait after failed polls: each consecutive failure doubles the interval, up to this.",
+    )
+    max_items: int = setting(200, "Most items read from one feed per poll (feeds list the newest first).")
+    fetch_pages: bool = setting(
+        True, "Fetch each new item's page; off, items are stored from the feed's title and summary."
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Settings:
     """All settings, by stage."""
 
@@ -194,6 +237,8 @@ class Settings:
     models: ModelSettings = field(default_factory=ModelSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     extract: ExtractSettings = field(default_factory=ExtractSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    watch: WatchSettings = field(default_factory=WatchSettings)
 
     def describe(self) -> list[tuple[str, Any, str]]:
         """Every setting as ``(section.name, current value, help)``."""

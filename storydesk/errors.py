@@ -12,6 +12,9 @@ exceptions. These are real failures::
     ├── ModelError           a model cannot be loaded or fails verification
     │   └── ChecksumMismatch weights on disk differ from the expected sha256
     ├── StoreError           the database cannot be opened or migrated
+    ├── FetchError           a URL cannot be fetched: network, HTTP status, redirects
+    │   ├── FetchRefused     not http(s), a private address with the guard on, robots.txt
+    │   └── FetchTooLarge    the body is over fetch.max_bytes
     └── NotFound             no story/article with that id
 """
 
@@ -63,3 +66,24 @@ class StoreError(StorydeskError):
 
 class NotFound(StorydeskError):
     """No story or article has that id."""
+
+
+class FetchError(StorydeskError):
+    """A URL cannot be fetched (network failure, HTTP error status, too many redirects)."""
+
+    def __init__(
+        self, url: str, reason: str, status: int | None = None, *, retry_after: float | None = None
+    ) -> None:
+        self.url = url
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after  # seconds the server asked us to wait (Retry-After)
+        super().__init__(f"{url}: {reason}")
+
+
+class FetchRefused(FetchError):
+    """storydesk will not fetch this URL: its scheme, its address or robots.txt forbids it."""
+
+
+class FetchTooLarge(FetchError):
+    """The response body is larger than ``fetch.max_bytes``."""

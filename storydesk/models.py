@@ -281,3 +281,39 @@ class Fact:
     counts: str | None = None
     note: str | None = None  # e.g. "1,037 is compatible with more than 1,000"
     variants: tuple[str, ...] = ()  # the differing wordings/values seen
+
+
+# --- the live desk -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSource:
+    """A watched feed (RSS, Atom or a news sitemap) and where polling it stands. Times are UTC."""
+
+    id: int
+    url: str
+    title: str | None = None
+    kind: str | None = None  # "rss", "atom", "sitemap" once read
+    added_at: dt.datetime | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    last_poll: dt.datetime | None = None
+    last_status: int | None = None  # HTTP status of the last poll; None when no answer came
+    last_new: int = 0  # articles the last poll added
+    items: int = 0  # items seen in all
+    errors: int = 0  # consecutive failed polls (the backoff's exponent)
+    error: str | None = None  # why the last poll failed (or what it warned about)
+    next_poll: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SeenItem:
+    """A feed item already handled: what it became, so a restart never ingests it twice."""
+
+    source_id: int
+    key: str  # the item's guid, else its link
+    url: str | None  # canonical URL of its page
+    fingerprint: str  # hash of title, summary and date: a change means the item was updated
+    article_id: str | None
+    status: str  # "page" (full text), "headline" (title + summary only), "rejected"
+    reason: str | None = None  # why headline-only or rejected

@@ -93,6 +93,12 @@ class Pipeline:
         self._take(ingest_stage.read_records(records, origin), batch)
         return batch
 
+    def read_documents(self, docs: Iterable[RawDocument | Rejection]) -> Batch:
+        """Clean documents read elsewhere (the watcher's feed items and pages)."""
+        batch = Batch()
+        self._take(docs, batch)
+        return batch
+
     def _take(self, docs: Iterable[RawDocument | Rejection], batch: Batch) -> None:
         for doc in docs:
             if isinstance(doc, Rejection):

@@ -27,9 +27,11 @@ from storydesk.models import (
     Entity,
     Explanation,
     Extraction,
+    FeedSource,
     Quantity,
     Quote,
     Rejection,
+    SeenItem,
     Source,
     Story,
     StoryMerge,
@@ -137,6 +139,72 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         """,
     ),
+    (
+        3,
+        "live desk: sources, seen items, pages, revisions, alerts",
+        """
+        CREATE TABLE sources (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            title TEXT,
+            kind TEXT,
+            added_at TEXT NOT NULL,
+            etag TEXT,
+            last_modified TEXT,
+            last_poll TEXT,
+            last_status INTEGER,
+            last_new INTEGER NOT NULL DEFAULT 0,
+            items INTEGER NOT NULL DEFAULT 0,
+            errors INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            next_poll TEXT
+        );
+        CREATE TABLE source_items (
+            source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+            item_key TEXT NOT NULL,
+            url TEXT,
+            fingerprint TEXT NOT NULL,
+            article_id TEXT,
+            status TEXT NOT NULL,
+            reason TEXT,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            PRIMARY KEY (source_id, item_key)
+        );
+        CREATE INDEX source_items_url ON source_items(url);
+        CREATE TABLE pages (
+            url TEXT PRIMARY KEY,
+            article_id TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            fetched_at TEXT NOT NULL
+        );
+        CREATE INDEX pages_article ON pages(article_id);
+        CREATE TABLE article_revisions (
+            id INTEGER PRIMARY KEY,
+            article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            title TEXT,
+            text TEXT NOT NULL,
+            raw_text TEXT NOT NULL,
+            metadata TEXT NOT NULL DEFAULT '{}',
+            replaced_at TEXT NOT NULL
+        );
+        CREATE INDEX article_revisions_article ON article_revisions(article_id);
+        ALTER TABLE articles ADD COLUMN updated_at TEXT;
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            term TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            added_at TEXT NOT NULL
+        );
+        CREATE TABLE alert_hits (
+            alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+            story_id TEXT NOT NULL,
+            headline TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (alert_id, story_id)
+        );
+        """,
+    ),
 )
 
 
@@ -169,7 +237,9 @@ class Store:
         self.path = str(path)
         self.busy_timeout = busy_timeout
         if not create and self.path != ":memory:" and not Path(self.path).is_file():
-            raise StoreError(f"no desk at {self.path}: the file does not exist (ingest creates a desk)")
+            raise StoreError(
+                f"no desk at {self.path}: the file does not exist (`ingest` or `sources add` creates one)"
+            )
         try:
             self.conn = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
@@ -586,6 +656,232 @@ class Store:
                 return []
             rows = self.conn.execute(sql, (terms, limit)).fetchall()
         return [(r[0], float(r[1]), r[2]) for r in rows]
+
+    # --- the live desk: sources, items seen, pages, revisions, alerts ------------------
+
+    def add_source(self, url: str) -> bool:
+        """Watch a feed; False when it is watched already."""
+        cur = self.conn.execute("INSERT OR IGNORE INTO sources (url, added_at) VALUES (?, ?)", (url, _now()))
+        return cur.rowcount > 0
+
+    def _source(self, r: sqlite3.Row) -> FeedSource:
+        return FeedSource(
+            id=r["id"],
+            url=r["url"],
+            title=r["title"],
+            kind=r["kind"],
+            added_at=_datetime(r["added_at"]),
+            etag=r["etag"],
+            last_modified=r["last_modified"],
+            last_poll=_datetime(r["last_poll"]),
+            last_status=r["last_status"],
+            last_new=r["last_new"],
+            items=r["items"],
+            errors=r["errors"],
+            error=r["error"],
+            next_poll=_datetime(r["next_poll"]),
+        )
+
+    def sources(self) -> list[FeedSource]:
+        return [self._source(r) for r in self.conn.execute("SELECT * FROM sources ORDER BY id")]
+
+    def source(self, url: str) -> FeedSource | None:
+        row = self.conn.execute("SELECT * FROM sources WHERE url = ?", (url,)).fetchone()
+        return self._source(row) if row else None
+
+    def due_sources(self, now: dt.datetime, interval: float | None = None) -> list[FeedSource]:
+        """Sources never polled, or whose next poll is at or before ``now``, the most overdue first.
+
+        With ``interval``, a source whose last poll succeeded that long ago is due too (a shorter
+        interval than the one its next poll was planned with takes effect at once).
+        """
+        now = now.astimezone(dt.UTC)
+        cutoff = now - dt.timedelta(seconds=interval) if interval is not None else None
+        rows = self.conn.execute(
+            "SELECT * FROM sources WHERE next_poll IS NULL OR next_poll <= ? "
+            "OR (? IS NOT NULL AND errors = 0 AND last_poll <= ?) ORDER BY COALESCE(next_poll, ''), id",
+            (_iso(now), _iso(cutoff), _iso(cutoff)),
+        )
+        return [self._source(r) for r in rows]
+
+    def record_poll(self, source: FeedSource) -> None:
+        """Write a source's polling state (everything but its url and added_at)."""
+        self.conn.execute(
+            """UPDATE sources SET title = ?, kind = ?, etag = ?, last_modified = ?, last_poll = ?,
+               last_status = ?, last_new = ?, items = ?, errors = ?, error = ?, next_poll = ? WHERE id = ?""",
+            (
+                source.title,
+                source.kind,
+                source.etag,
+                source.last_modified,
+                _iso(source.last_poll),
+                source.last_status,
+                source.last_new,
+                source.items,
+                source.errors,
+                source.error,
+                _iso(source.next_poll),
+                source.id,
+            ),
+        )
+
+    def seen_items(self, source_id: int, keys: Iterable[str]) -> dict[str, SeenItem]:
+        """The items of one source already handled, by key."""
+        rows = self._rows_in(
+            f"SELECT * FROM source_items WHERE source_id = {int(source_id)} AND item_key IN ({{}})",
+            list(keys),
+        )
+        return {
+            r["item_key"]: SeenItem(
+                r["source_id"],
+                r["item_key"],
+                r["url"],
+                r["fingerprint"],
+                r["article_id"],
+                r["status"],
+                r["reason"],
+            )
+            for r in rows
+        }
+
+    def remember_item(self, item: SeenItem) -> None:
+        now = _now()
+        self.conn.execute(
+            """INSERT INTO source_items (source_id, item_key, url, fingerprint, article_id, status, reason,
+               first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?,?)
+               ON CONFLICT (source_id, item_key) DO UPDATE SET url = excluded.url,
+               fingerprint = excluded.fingerprint, article_id = excluded.article_id,
+               status = excluded.status, reason = excluded.reason, last_seen = excluded.last_seen""",
+            (
+                item.source_id,
+                item.key,
+                item.url,
+                item.fingerprint,
+                item.article_id,
+                item.status,
+                item.reason,
+                now,
+                now,
+            ),
+        )
+
+    def count_items(self, source_id: int) -> int:
+        return int(
+            self.conn.execute(
+                "SELECT COUNT(*) FROM source_items WHERE source_id = ?", (source_id,)
+            ).fetchone()[0]
+        )
+
+    def article_for_url(self, url: str) -> str | None:
+        """The article already stored for a canonical page URL (from any source), or None."""
+        row = self.conn.execute(
+            "SELECT article_id FROM pages WHERE url = ? AND article_id IS NOT NULL", (url,)
+        ).fetchone()
+        if row is None:
+            row = self.conn.execute(
+                "SELECT article_id FROM source_items WHERE url = ? AND article_id IS NOT NULL LIMIT 1", (url,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def page_validators(self, url: str) -> tuple[str | None, str | None]:
+        """(ETag, Last-Modified) a page last answered with, for a conditional re-fetch."""
+        row = self.conn.execute("SELECT etag, last_modified FROM pages WHERE url = ?", (url,)).fetchone()
+        return (None, None) if row is None else (row[0], row[1])
+
+    def put_page(self, url: str, article_id: str | None, etag: str | None, last_modified: str | None) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO pages (url, article_id, etag, last_modified, fetched_at) VALUES (?,?,?,?,?)",
+            (url, article_id, etag, last_modified, _now()),
+        )
+
+    def update_article(self, article_id: str, article: Article) -> None:
+        """Replace a stored article's content with a newer version of it, keeping the old one as a revision.
+
+        The article keeps its id (its place in stories, its citations' ids); the FTS index follows
+        through the update trigger.
+        """
+        row = self.conn.execute(
+            "SELECT title, text, raw_text, metadata FROM articles WHERE id = ?", (article_id,)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"no article {article_id!r} to update")
+        now = _now()
+        self.conn.execute(
+            "INSERT INTO article_revisions (article_id, title, text, raw_text, metadata, replaced_at) "
+            "VALUES (?,?,?,?,?,?)",
+            (article_id, row["title"], row["text"], row["raw_text"], row["metadata"], now),
+        )
+        self.conn.execute(
+            """UPDATE articles SET title = ?, text = ?, raw_text = ?, url = ?, source_url = ?, outlet = ?,
+               published = ?, published_at = ?, dateline = ?, desk = ?, author = ?, bio = ?, steps = ?,
+               metadata = ?, updated_at = ? WHERE id = ?""",
+            (
+                article.title,
+                article.text,
+                article.raw_text,
+                article.url,
+                article.source_url,
+                article.outlet,
+                _iso(article.published),
+                _iso(article.published_at),
+                article.dateline,
+                article.desk,
+                article.author,
+                article.bio,
+                json.dumps([asdict(s) for s in article.steps]),
+                json.dumps(article.metadata, default=str),
+                now,
+                article_id,
+            ),
+        )
+
+    def revisions(self, article_id: str) -> list[dict[str, Any]]:
+        """An article's earlier versions, oldest first: title, text, and when each was replaced."""
+        rows = self.conn.execute(
+            "SELECT title, text, replaced_at FROM article_revisions WHERE article_id = ? ORDER BY id",
+            (article_id,),
+        )
+        return [{"title": r[0], "text": r[1], "replaced_at": r[2]} for r in rows]
+
+    def story_times(self) -> dict[str, tuple[str, str]]:
+        """Story id -> (when its first article was stored, when it last gained or changed an article)."""
+        rows = self.conn.execute(
+            "SELECT s.story_id, MIN(a.ingested_at), MAX(COALESCE(a.updated_at, a.ingested_at)) "
+            "FROM assignments s JOIN articles a ON a.id = s.article_id GROUP BY s.story_id"
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def article_times(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """Article id -> (when it was stored, when it last changed), UTC ISO."""
+        rows = self._rows_in(
+            "SELECT id, ingested_at, COALESCE(updated_at, ingested_at) FROM articles WHERE id IN ({})", ids
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def add_alert(self, term: str) -> bool:
+        """Record a watch term; False when it is recorded already (terms match case-insensitively)."""
+        cur = self.conn.execute("INSERT OR IGNORE INTO alerts (term, added_at) VALUES (?, ?)", (term, _now()))
+        return cur.rowcount > 0
+
+    def alerts(self) -> list[tuple[int, str]]:
+        return [(r[0], r[1]) for r in self.conn.execute("SELECT id, term FROM alerts ORDER BY id")]
+
+    def add_alert_hit(self, alert_id: int, story_id: str, headline: str) -> bool:
+        """Note that a story matched an alert; False when it had matched before."""
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO alert_hits (alert_id, story_id, headline, at) VALUES (?,?,?,?)",
+            (alert_id, story_id, headline, _now()),
+        )
+        return cur.rowcount > 0
+
+    def alert_hits(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest stories that matched an alert, newest first."""
+        rows = self.conn.execute(
+            "SELECT a.term, h.story_id, h.headline, h.at FROM alert_hits h JOIN alerts a ON a.id = h.alert_id "
+            "ORDER BY h.at DESC, h.rowid DESC LIMIT ?",
+            (limit,),
+        )
+        return [{"term": r[0], "story": r[1], "headline": r[2], "at": r[3]} for r in rows]
 
 
 def _story_row(s: Story) -> tuple[Any, ...]:

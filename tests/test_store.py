@@ -160,3 +160,30 @@ def test_store_extraction_json_round_trip() -> None:
         sentences=((0, 40), (41, 80)),
     )
     assert extraction_from_json(extraction_to_json(ex)) == ex
+
+
+def test_store_live_desk_migration_upgrades_an_older_desk_keeping_its_articles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storydesk.store as store_module
+
+    path = tmp_path / "old.db"
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:2])  # a desk from before migration 3
+    old = Store(path)
+    with old.transaction():
+        old.add_article(_article(1), DedupResult("a001"))
+    old.close()
+    monkeypatch.undo()
+    upgraded = Store(path)
+    assert [n for n, _ in upgraded.migrations()] == [1, 2, 3]
+    assert [a.id for a in upgraded.articles()] == ["a001"]
+    with upgraded.transaction():
+        assert upgraded.add_source("https://example.com/feed") is True
+        assert upgraded.add_source("https://example.com/feed") is False
+        upgraded.update_article("a001", _article(1, "The harbour bridge reopened on Friday after two years."))
+    assert upgraded.article("a001").text.startswith("The harbour bridge reopened on Friday")  # type: ignore[union-attr]
+    (revision,) = upgraded.revisions("a001")
+    assert revision["text"].startswith("Article number 1")
+    assert [hit[0] for hit in upgraded.search("Friday")] == ["a001"]  # the FTS index followed
+    assert upgraded.search("number") == []
+    upgraded.close()
