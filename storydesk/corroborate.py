@@ -192,7 +192,7 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
 }
 _BIGRAMS = {("service", "member"): "soldier", ("force", "member"): "soldier"}
 # Heads too generic to say what is counted: "members of X" counts X.
-_GENERIC = _words("member number part share portion proportion line lot group kind type")
+_GENERIC = _words("member number part share portion proportion line lot group kind type worth value amount")
 _TIME_UNITS = _words("year month week day hour minute second decade century yr yrs hr hrs min sec fortnight")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
 
@@ -210,7 +210,12 @@ def _lemma(word: str) -> str:
         return word[:-2]
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
+    if len(word) > 5 and word.endswith("is") and not word.endswith("sis"):
+        return word[:-1]  # demonyms: "Somalis", "Israelis", "Yemenis"
     return word
+
+
+_LISTED = re.compile(r"^(.*?)\s+(?:and|or)\s+\S*\d\S*\s+.*?(\S+)$")
 
 
 def _count_terms(counts: str) -> tuple[tuple[str, ...], str | None]:
@@ -218,6 +223,9 @@ def _count_terms(counts: str) -> tuple[tuple[str, ...], str | None]:
 
     ``members of the Afghan security force members`` -> (afghan, security, soldier), head soldier.
     """
+    listed = _LISTED.match(counts)
+    if listed:  # "Somali and 11 Yemeni pirates": this number counts the Somali pirates
+        counts = f"{listed.group(1)} {listed.group(2)}"
     parts = re.split(r"\bof\b", counts.lower(), maxsplit=1)
     chosen: list[str] = []
     for part in parts:
@@ -556,6 +564,9 @@ def _clause(text: str, span: tuple[int, int], q_start: int, q_end: int) -> str:
 
 #: Minimum context (sentence) similarity for a compatible-but-different value to join a value group.
 CONTEXT_COMPATIBLE = 0.3
+#: ... and with the same counted noun: some shared context, since a bound or "about" lets many values
+#: agree ("just over three seasons" as coach, "four seasons" as director of personnel).
+CONTEXT_RELATED = 0.1
 #: Minimum context similarity for two value groups to be declared a conflict over the same thing.
 CONTEXT_CONFLICT = 0.3
 #: Minimum context similarity for one value counted under two different nouns to be one fact: a
@@ -593,8 +604,10 @@ def _frame(a: _Claim, b: _Claim) -> tuple[float, float, float] | None:
     if a.unit != b.unit:
         return None
     needs_head = a.unit is None or a.head is not None or b.head is not None
-    if needs_head and (a.head is None or a.head != b.head):
+    if needs_head and (a.head is None or b.head is None):
         return None
+    if needs_head and a.head != b.head and a.head not in b.terms and b.head not in a.terms:
+        return None  # "12 Somali" and "12 Somali pirates" count the same people; "12 ships" does not
     overlap = len(a.terms & b.terms) / max(1, min(len(a.terms), len(b.terms)))
     jac = _jaccard(a.terms, b.terms) if (a.terms or b.terms) else 1.0
     return overlap, jac, _jaccard(a.context, b.context)
@@ -620,6 +633,7 @@ def _match(a: _Claim, b: _Claim, tolerance: float) -> float:
         frame is None
         and a.unit == b.unit
         and a.article_id != b.article_id
+        and "time" not in (a.head, b.head)  # "a four-time All-Star" is no count of anything else
         and (_same_value(a, b) or (_claims_agree(a, b, tolerance) and _near(a.base, b.base)))
     ):
         # the same value counted under another noun ("23 pirates", "23 suspects", "took 23 of them"):
@@ -640,7 +654,12 @@ def _match(a: _Claim, b: _Claim, tolerance: float) -> float:
     if _same_value(a, b):
         return 3.0 + jac + ctx if overlap >= 0.5 or (not a.terms and not b.terms) else 0.0
     if _claims_agree(a, b, tolerance) and _near(a.base, b.base):
-        return 2.0 + jac + ctx if jac > 0.5 or ctx >= CONTEXT_COMPATIBLE else 0.0
+        equal = math.isclose(a.base, b.base, rel_tol=1e-9)  # "at least a dozen", "about a dozen"
+        # the same counted thing named in full ("Afghan service members"), or restated in one
+        # article (a lead's "more than 1,000", the body's 1,037), needs no shared context
+        specific = len(a.terms & b.terms) >= 2 or a.article_id == b.article_id
+        related = jac > 0.5 and (equal or specific or ctx >= CONTEXT_RELATED)
+        return 2.0 + jac + ctx if related or ctx >= CONTEXT_COMPATIBLE else 0.0
     return 0.0
 
 
@@ -709,8 +728,8 @@ def _join_conflicts(groups: list[_Group], tolerance: float) -> list[_Group]:
     for group in groups:
         best, best_score = -1, 0.0
         for gi, other in enumerate(merged):
-            if other.claims[0].unit != group.claims[0].unit or other.claims[0].head != group.claims[0].head:
-                continue
+            if other.claims[0].unit != group.claims[0].unit:
+                continue  # whether they measure the same thing is asked claim by claim below
             if {c.article_id for c in other.claims} & {c.article_id for c in group.claims}:
                 continue  # a witness: one article gives both values, so they are two things
             if all(_claims_agree(a, b, tolerance) for a in group.claims for b in other.claims):

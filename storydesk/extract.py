@@ -149,6 +149,8 @@ _COMMON_UNITS = {
     "tonnes", "meters", "metres", "meter", "metre", "m", "feet", "foot", "ft", "yards", "yard", "inches",
     "inch", "pounds", "lb", "lbs", "cm", "mm", "litres", "liters", "gallons",
 }  # fmt: skip
+# "55.3 million a decade ago", "5 in the morning": words that happen to spell a unit symbol
+_NOT_UNIT_POS = frozenset({"NOUN", "DET", "ADP", "PRON", "CCONJ", "SCONJ", "PART", "AUX", "VERB"})
 _COUNTRY_ALIASES = {
     "u.s.": "US", "usa": "US", "u.s.a.": "US", "america": "US", "uk": "GB", "u.k.": "GB", "britain": "GB",
     "great britain": "GB", "russia": "RU",
@@ -896,7 +898,9 @@ def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
         elif nxt is not None and nxt.text == "-" and j + 1 < n and doc[j + 1].lower_ in _COMMON_UNITS:
             unit = doc[j + 1].lower_  # "a 30 - mile pursuit", "a 10-metre dhow"
             end_tok = doc[j + 1]
-        elif nxt is not None and ((nxt.text in units and nxt.pos_ != "NOUN") or nxt.lower_ in _COMMON_UNITS):
+        elif nxt is not None and (
+            (nxt.text in units and nxt.pos_ not in _NOT_UNIT_POS) or nxt.lower_ in _COMMON_UNITS
+        ):
             unit = _quantulum_unit(text[run.start_char : nxt.idx + len(nxt.text) + 1]) or nxt.text
             end_tok = nxt
         e = max(e, end_tok.idx + len(end_tok.text))
@@ -920,8 +924,33 @@ def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
             counts = "times"
         else:
             counts = _counted(doc, run, end_tok, unit)
+        if counts is not None:
+            hyphen = _HYPHEN_COUNT.match(counts)
+            if hyphen and hyphen.group(1):
+                counts = hyphen.group(2).strip() or None  # "three-plus seasons": more than three
+                bound = ">" if bound == "=" else bound
+            elif hyphen and hyphen.group(2).strip().lower() == "time":
+                counts = "times"  # "a four-time All-Star": how often, not how long
+        if counts is None and unit is None and out:
+            counts = _elided_count(text, out[-1], s, sent.start_char)
         out.append(Quantity(text[s:e], value, bound, unit, counts, s, e, sent.start_char, sent.end_char))
     return out
+
+
+_HYPHEN_COUNT = re.compile(r"^\s*-\s*(plus\b)?\s*(\S*.*)$", re.I)
+_COMPARED = re.compile(
+    r"(?:compared (?:with|to)|up from|down from|versus|vs\.?|against|rather than|from)\s*$",
+    re.I,
+)
+
+
+def _elided_count(text: str, previous: Quantity, start: int, sentence_start: int) -> str | None:
+    """The counted noun a comparison leaves out: "32 million people, compared with 55.3 million"."""
+    if previous.sentence_start != sentence_start or previous.unit is not None or not previous.counts:
+        return None
+    if previous.counts.startswith("age of") or start - previous.end > 80:
+        return None
+    return previous.counts if _COMPARED.search(text[previous.end : start]) else None
 
 
 def _of_chain(doc: Doc, noun: Token, limit: int) -> int:
