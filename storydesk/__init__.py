@@ -12,6 +12,7 @@ from storydesk.errors import (
     InputError,
     ModelError,
     NotFound,
+    SnapshotError,
     StoreError,
     StorydeskError,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "RawDocument",
     "Rejection",
     "Settings",
+    "SnapshotError",
     "Source",
     "StoreError",
     "Story",

@@ -39,6 +39,7 @@ from storydesk.models import (
 from storydesk.pipeline import (
     Batch,
     Pipeline,
+    Processed,
     Progress,
     StreamRun,
     StreamState,
@@ -167,6 +168,11 @@ class Desk:
     ) -> None:
         self.close()
 
+    @property
+    def timings(self) -> dict[str, float]:
+        """Seconds spent in each stage since the desk was opened (``bench/pipeline.py`` prints shares)."""
+        return self.pipeline.timings
+
     # --- ingest -----------------------------------------------------------------
 
     def ingest(self, paths: Sequence[str | Path], *, progress: Progress = _no_progress) -> IngestSummary:
@@ -200,10 +206,8 @@ class Desk:
 
         read_token = self.store.meta(STREAM_TOKEN)
         stream, why = self._saved_stream(read_token) if new else (None, "")
-        verdicts = []
         index: dedup_stage.DuplicateIndex | None = None
         if new:
-            progress("dedup", 0, len(new))
             if (
                 stream is not None
                 and stream.dedup is not None
@@ -211,20 +215,16 @@ class Desk:
             ):
                 index = stream.dedup
             else:
-                index = self.pipeline.new_index(self.store.articles())
-            verdicts = self.pipeline.dedup(index, new)
-            progress("dedup", len(new), len(new))
-        origins = {v.article_id: (v.wire_origin.name if v.wire_origin else None) for v in verdicts}
-        duplicates_new = {v.article_id: v.duplicate_of for v in verdicts if v.duplicate_of}
-        originals = [a for a in new if a.id not in duplicates_new]
-
-        extractions = []
-        for n, article in enumerate(originals, 1):
-            extractions.extend(self.pipeline.extract([article], origins))
-            progress("extract", n, len(originals))
-        progress("embed", 0, len(originals))
-        items = self.pipeline.featurize(originals)
-        progress("embed", len(originals), len(originals))
+                with self.pipeline.timed("dedup"):
+                    index = self.pipeline.new_index(self.store.articles())
+        processed = self.pipeline.process(new, index, progress=progress) if index is not None else Processed()
+        new = processed.articles  # as processed: a text cut for the parse says so in its metadata
+        verdicts = processed.verdicts
+        origins = processed.origins
+        duplicates_new = processed.duplicates
+        originals = processed.originals
+        extractions = processed.extractions
+        items = processed.items
 
         update: _StoryUpdate | None = None
         incoming = _Batch(new, {item.id: item for item in items}, duplicates_new, origins)
@@ -236,11 +236,12 @@ class Desk:
                     "the batch has articles older than the stored ones, or other cluster settings",
                 )
             progress("cluster", 0, len(originals))
-            if stream is not None:
-                stream.dedup = index
-                update = self._continue(stream, incoming)
-            else:
-                update = self._start_over(index, incoming)
+            with self.pipeline.timed("cluster"):
+                if stream is not None:
+                    stream.dedup = index
+                    update = self._continue(stream, incoming)
+                else:
+                    update = self._start_over(index, incoming)
             progress("cluster", len(originals), len(originals))
 
         def write() -> _StoryUpdate | None:
@@ -262,7 +263,8 @@ class Desk:
                 also()
             return update
 
-        self._commit(write)
+        with self.pipeline.timed("store"):
+            self._commit(write)
         stories_after = self.store.story_ids()
         return IngestSummary(
             files=batch.files,

@@ -40,9 +40,12 @@ err = Console(stderr=True, highlight=False)
 class _State:
     db: str = "storydesk.db"
     overrides: tuple[str, ...] = ()
+    _built: Settings | None = None
 
     def settings(self) -> Settings:
-        return Settings().with_overrides(list(self.overrides))
+        if self._built is None:
+            self._built = Settings().with_overrides(list(self.overrides))
+        return self._built
 
 
 state = _State()
@@ -74,6 +77,9 @@ def _root(
 ) -> None:
     state.db = db
     state.overrides = tuple(set_ or ())
+    state._built = None
+    with _errors():  # settings are checked once, here: a bad --set is one clean line, exit 2
+        state.settings()
 
 
 @contextlib.contextmanager

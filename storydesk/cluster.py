@@ -23,6 +23,7 @@ import heapq
 import math
 import re
 import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -186,6 +187,18 @@ def _lead(article: Article, max_chars: int) -> str:
     return text[:max_chars]
 
 
+def ner_components(nlp: Any) -> list[str]:
+    """The components NER needs: ``ner`` and whatever it listens to (en_core_web_sm's NER has its own
+    tok2vec, so the shared tok2vec, the tagger and the parser are skipped)."""
+    if "ner" not in nlp.pipe_names:
+        return []
+    return [
+        name
+        for name in nlp.pipe_names
+        if name == "ner" or "ner" in getattr(nlp.get_pipe(name), "listening_components", ())
+    ]
+
+
 class Featurizer:
     """Turns articles into ``ClusterItem``s: batched embeddings plus NER over title + lead."""
 
@@ -204,15 +217,26 @@ class Featurizer:
             self._nlp = load_spacy(self.models.spacy_model)
         return self._embedder, self._nlp
 
-    def featurize(self, articles: Sequence[Article], *, progress: bool = False) -> list[ClusterItem]:
-        """One item per article, in the same order."""
+    def featurize(
+        self,
+        articles: Sequence[Article],
+        *,
+        progress: bool = False,
+        timings: dict[str, float] | None = None,
+    ) -> list[ClusterItem]:
+        """One item per article, in the same order; ``timings`` (stage -> seconds) gains embed and NER."""
         if not articles:
             return []
         embedder, nlp = self._load()
         leads = [_lead(a, self.settings.max_chars) for a in articles]
+        start = time.perf_counter()
         vectors = embedder.encode(leads, progress=progress)
+        mid = time.perf_counter()
         heads = [len((a.title or "").strip()) for a in articles]
         signals = self._signals([lead[: self.settings.ner_chars] for lead in leads], heads, nlp)
+        if timings is not None:
+            timings["embed"] = timings.get("embed", 0.0) + mid - start
+            timings["features ner"] = timings.get("features ner", 0.0) + time.perf_counter() - mid
         items = []
         for article, vector, (entities, numbers, years, people) in zip(
             articles, vectors, signals, strict=True
@@ -237,9 +261,10 @@ class Featurizer:
         out: list[tuple[tuple[str, ...], ...]] = []
         if nlp is None:
             return [((), (), tuple(sorted(set(_YEAR.findall(t)))), ()) for t in texts]
-        wanted = [p for p in ("tok2vec", "ner") if p in nlp.pipe_names]
-        with nlp.select_pipes(enable=wanted):
-            for doc, head in zip(nlp.pipe(texts, batch_size=64), heads, strict=True):
+        with nlp.select_pipes(enable=ner_components(nlp)):
+            for doc, head in zip(
+                nlp.pipe(texts, batch_size=64, n_process=self.models.n_process), heads, strict=True
+            ):
                 entities: set[str] = set()
                 numbers: set[str] = set()
                 people: set[str] = set()

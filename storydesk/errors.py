@@ -11,7 +11,8 @@ exceptions. These are real failures::
     │   └── MalformedInput   broken JSON, a feed that does not parse, ...
     ├── ModelError           a model cannot be loaded or fails verification
     │   └── ChecksumMismatch weights on disk differ from the expected sha256
-    ├── StoreError           the database cannot be opened or migrated
+    ├── StoreError           the database cannot be opened, migrated or written
+    ├── SnapshotError        a saved stream state cannot be used (foreign, damaged, another version)
     ├── FetchError           a URL cannot be fetched: network, HTTP status, redirects
     │   ├── FetchRefused     not http(s), a private address with the guard on, robots.txt
     │   └── FetchTooLarge    the body is over fetch.max_bytes
@@ -62,6 +63,10 @@ class ChecksumMismatch(ModelError):
 
 class StoreError(StorydeskError):
     """The database cannot be opened, read or migrated."""
+
+
+class SnapshotError(StorydeskError):
+    """A stream-state file that cannot be used (foreign, damaged or from another version)."""
 
 
 class NotFound(StorydeskError):

@@ -7,13 +7,14 @@ slips. Every span is a character range into the text given, never into a cleaned
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import functools
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from storydesk.config import ExtractSettings, ModelSettings
 from storydesk.models import (
@@ -233,6 +234,16 @@ def _quantulum_unit(window: str) -> str | None:
     return None
 
 
+class Task(NamedTuple):
+    """One text to extract from, with what its extraction is resolved against."""
+
+    text: str
+    article_id: str = ""
+    published: dt.date | None = None
+    wire_origin: str | None = None
+    dateline: str | None = None
+
+
 class Extractor:
     """Extracts entities, quantities, dates and quotes from article text."""
 
@@ -258,16 +269,48 @@ class Extractor:
         dateline: str | None = None,
     ) -> Extraction:
         """Everything extracted from one text; offsets index ``text`` exactly."""
-        doc = self.nlp(text[: self.settings.max_chars])
-        return _extract_doc(doc, article_id, published, wire_origin, dateline)
+        return next(iter(self.extract_stream([Task(text, article_id, published, wire_origin, dateline)])))
 
     def extract_many(self, items: Sequence[tuple[str, str, dt.date | None]]) -> list[Extraction]:
         """Extract from ``(id, text, published)`` items in one batched spaCy pass."""
-        texts = (text[: self.settings.max_chars] for _, text, _ in items)
-        docs = self.nlp.pipe(texts, batch_size=16)
-        return [
-            _extract_doc(doc, aid, pub, None, None) for (aid, _, pub), doc in zip(items, docs, strict=True)
-        ]
+        return list(self.extract_stream(Task(text, aid, pub) for aid, text, pub in items))
+
+    def extract_stream(
+        self, tasks: Iterable[Task], *, timings: dict[str, float] | None = None
+    ) -> Iterator[Extraction]:
+        """Extractions in task order from one batched spaCy pass (``nlp.pipe``, ``models.n_process``
+        processes): each text's first ``extract.max_chars`` characters are parsed, and each Doc is
+        extracted from as it comes, so a batch holds only ``models.spacy_batch_size`` Docs at a time.
+        ``timings`` (stage -> seconds) gains the parse and the extraction time."""
+        import time
+
+        pending: collections.deque[Task] = collections.deque()
+
+        def texts() -> Iterator[str]:
+            for task in tasks:
+                pending.append(task)
+                yield task.text[: self.settings.max_chars]
+
+        docs = iter(
+            self.nlp.pipe(texts(), batch_size=self.models.spacy_batch_size, n_process=self.models.n_process)
+        )
+        parse = extract = 0.0
+        try:
+            while True:
+                start = time.perf_counter()
+                try:
+                    doc = next(docs)
+                except StopIteration:
+                    break
+                mid = time.perf_counter()
+                task = pending.popleft()
+                yield _extract_doc(doc, task.article_id, task.published, task.wire_origin, task.dateline)
+                parse += mid - start
+                extract += time.perf_counter() - mid
+        finally:
+            if timings is not None:
+                timings["parse"] = timings.get("parse", 0.0) + parse
+                timings["extract"] = timings.get("extract", 0.0) + extract
 
 
 def _extract_doc(
@@ -275,7 +318,7 @@ def _extract_doc(
 ) -> Extraction:
     """Run every extractor over one parsed document."""
     entities = _entities(doc, dateline)
-    dates = _dates(doc.text, published)
+    dates = _dates(_text(doc), published)
     quantities = _quantities(doc, dates)
     quotes = _quotes(doc, entities)
     return Extraction(
@@ -287,6 +330,18 @@ def _extract_doc(
         wire_origin=wire_origin,
         sentences=tuple((s.start_char, s.end_char) for s in doc.sents),
     )
+
+
+def _text(doc: Doc) -> str:
+    """``doc.text``, kept on the Doc: spaCy joins every token again on each read, and the extractors
+    read it once per number and quote (a quadratic cost on a long article)."""
+    text = doc.user_data.get(_TEXT_KEY)
+    if text is None:
+        text = doc.user_data[_TEXT_KEY] = doc.text
+    return str(text)
+
+
+_TEXT_KEY = "storydesk.text"
 
 
 # --- entities -----------------------------------------------------------------
@@ -353,7 +408,7 @@ def _gazetteer_spans(doc: Doc) -> list[tuple[int, int, str, str]]:
 
 def _entities(doc: Doc, dateline: str | None) -> list[Entity]:
     """PERSON / ORG / PLACE mentions from spaCy, corrected by the gazetteer and rules."""
-    text = doc.text
+    text = _text(doc)
     spans: dict[tuple[int, int], tuple[Label, str, str | None]] = {}  # token range -> label, canonical, role
     taken = [False] * len(doc)
 
@@ -688,7 +743,7 @@ def _number_run(doc: Doc, i: int) -> tuple[int, int, float] | None:
 
 def _names_not_counts(doc: Doc, start: int, end: int) -> bool:
     """A number that is a clock time, an address, a road, a calibre, or part of a name."""
-    text = doc.text
+    text = _text(doc)
     after = text[doc[end - 1].idx + len(doc[end - 1].text) : doc[end - 1].idx + len(doc[end - 1].text) + 60]
     if _CLOCK_AFTER.match(after) or _STREET_AFTER.match(after) or _SPECIFIC_AFTER.match(after):
         return True
@@ -725,7 +780,7 @@ def _names_not_counts(doc: Doc, start: int, end: int) -> bool:
 
 def _age_subject(doc: Doc, start: int, end: int) -> str | None:
     """Whose age a number gives: "Jackman, 40," / "son Oscar, 8" / "the 40-year-old actor"."""
-    text = doc.text
+    text = _text(doc)
     after = text[doc[end - 1].idx + len(doc[end - 1].text) :][:40]
     m = _AGE_AFTER.match(after)
     if m:
@@ -824,7 +879,7 @@ def _counts_one(doc: Doc, i: int) -> bool:
     tok = doc[i]
     sent = tok.sent
     if re.search(
-        r"(?:at least|only|just|more than|fewer than|about)\s+$", doc.text[sent.start_char : tok.idx], re.I
+        r"(?:at least|only|just|more than|fewer than|about)\s+$", _text(doc)[sent.start_char : tok.idx], re.I
     ):
         return True
     others = [t for t in sent if t.i != i and (_DIGITS.fullmatch(t.text) or t.lower_ in _NUMBER_WORDS)]
@@ -833,7 +888,7 @@ def _counts_one(doc: Doc, i: int) -> bool:
 
 def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
     """Numbers with what they count, their bound and unit; dates, years, times and names excluded."""
-    text = doc.text
+    text = _text(doc)
     date_spans = [(d.start, d.end) for d in dates]
     ent_label = {}
     for ent in doc.ents:
@@ -1024,7 +1079,7 @@ def _direct_spans(text: str) -> list[tuple[int, int, int, int]]:
 
 def _token_at(doc: Doc, char: int, after: bool = True) -> Token | None:
     """The first token starting at or after ``char`` (or the last ending at or before it)."""
-    span = doc.char_span(char, char, alignment_mode="expand") if 0 <= char <= len(doc.text) else None
+    span = doc.char_span(char, char, alignment_mode="expand") if 0 <= char <= len(_text(doc)) else None
     if after:
         for tok in doc[span.start :] if span is not None else doc:
             if tok.idx >= char:
@@ -1057,7 +1112,7 @@ def _speaker_span(tok: Token, lo: int, hi: int) -> tuple[int, int]:
 
 def _quotes(doc: Doc, entities: Sequence[Entity]) -> list[Quote]:
     """Direct quotations with speaker and cue, then reported speech from the parse."""
-    text = doc.text
+    text = _text(doc)
     quotes: list[Quote] = []
     content_spans: list[tuple[int, int]] = []
     direct_ranges: list[tuple[int, int]] = []
@@ -1105,7 +1160,7 @@ def _direct_attribution(
     doc: Doc, open_at: int, close_end: int
 ) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """Speaker and cue spans for a quotation: `“...,” X said` / `said X` / `X said: “...”`."""
-    text = doc.text
+    text = _text(doc)
     after = _AFTER_CLOSE.match(text, close_end)
     start = after.end() if after else close_end
     first = _token_at(doc, start)
@@ -1168,7 +1223,7 @@ def _reported(
     doc: Doc, verb: Token, entities: Sequence[Entity], direct: Sequence[tuple[int, int]]
 ) -> Quote | None:
     """Reported speech around a cue verb: "X said (that) ...", "..., X said", "X told Reuters ..."."""
-    text = doc.text
+    text = _text(doc)
     if any(s <= verb.idx < e for s, e in direct):
         return None
     comp = [c for c in verb.children if c.dep_ == "ccomp"]
@@ -1211,7 +1266,7 @@ def _reported(
 
 def _according_to(doc: Doc, tok: Token, entities: Sequence[Entity]) -> Quote | None:
     """'according to X, ...' and '..., according to X': X speaks the rest of the sentence."""
-    text = doc.text
+    text = _text(doc)
     to = doc[tok.i + 1]
     objs = [c for c in to.children if c.dep_ == "pobj"]
     if not objs:

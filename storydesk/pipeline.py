@@ -1,23 +1,28 @@
 """Wires the stages together; the only module that knows their order.
 
-read -> clean -> dedup (+ wire origin) -> extract -> featurize -> cluster -> stories.
+read -> clean -> dedup (+ wire origin) -> parse + extract -> featurize (embed, lead NER) -> cluster
+-> stories.
 
-Nothing here touches the store: ``storydesk.api.Desk`` persists what these
-functions return, and the stateless commands (``storydesk cluster``,
-``storydesk extract``) print it. Both paths call the same functions, so the
-same input gives the same stories either way.
+``Pipeline.process`` runs a batch of cleaned articles through the models: one batched spaCy pass
+(``nlp.pipe``, ``models.n_process`` processes) over the texts feeds extraction, and the cluster
+features embed every title + lead in batches. Nothing here touches the store:
+``storydesk.api.Desk`` persists what ``process`` returns and goes on with ``storydesk.stream``, and
+the stateless commands (``storydesk cluster``, ``storydesk extract``) print it. Both paths call the
+same functions, so the same input gives the same stories either way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import math
+import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from storydesk import clean as clean_stage
 from storydesk import cluster as cluster_stage
@@ -56,25 +61,137 @@ class Batch:
     files: int = 0
 
 
-class Pipeline:
-    """The stages with their settings and their (lazily loaded) models."""
+class FeaturizerLike(Protocol):
+    """What the pipeline needs of a featurizer (``cluster.Featurizer``, or a test double)."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or Settings()
-        self._extractor: extract_stage.Extractor | None = None
-        self._featurizer: cluster_stage.Featurizer | None = None
+    def featurize(
+        self, articles: Sequence[Article], *, progress: bool = False, timings: dict[str, float] | None = None
+    ) -> list[cluster_stage.ClusterItem]: ...
+
+
+class ExtractorLike(Protocol):
+    """What the pipeline needs of an extractor (``extract.Extractor``, or a test double)."""
+
+    def extract_stream(
+        self, tasks: Iterable[extract_stage.Task], *, timings: dict[str, float] | None = None
+    ) -> Iterator[Extraction]: ...
+
+
+@dataclass
+class Processed:
+    """What the models made of a batch's new articles: everything the stream and the store take."""
+
+    articles: list[Article] = field(default_factory=list)  # new, unique, in ingest order
+    verdicts: list[DedupResult] = field(default_factory=list)  # one per article
+    extractions: list[Extraction] = field(default_factory=list)  # one per original
+    items: list[cluster_stage.ClusterItem] = field(default_factory=list)  # one per original
 
     @property
-    def extractor(self) -> extract_stage.Extractor:
+    def duplicates(self) -> dict[str, str]:
+        """New duplicate -> its original."""
+        return {v.article_id: v.duplicate_of for v in self.verdicts if v.duplicate_of}
+
+    @property
+    def origins(self) -> dict[str, str | None]:
+        """Wire origin of each new article."""
+        return {v.article_id: (v.wire_origin.name if v.wire_origin else None) for v in self.verdicts}
+
+    @property
+    def originals(self) -> list[Article]:
+        duplicates = self.duplicates
+        return [a for a in self.articles if a.id not in duplicates]
+
+
+class Pipeline:
+    """The stages with their settings and their (lazily loaded) models.
+
+    ``featurizer`` and ``extractor`` replace the model-backed stages (tests pass doubles, so the unit
+    suite runs without loading a model). ``timings`` sums each stage's seconds over the pipeline's
+    life (``bench/pipeline.py`` prints their shares).
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        featurizer: FeaturizerLike | None = None,
+        extractor: ExtractorLike | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self._extractor = extractor
+        self._featurizer = featurizer
+        self.timings: dict[str, float] = {}
+
+    @property
+    def extractor(self) -> ExtractorLike:
         if self._extractor is None:
             self._extractor = extract_stage.Extractor(self.settings.extract, self.settings.models)
         return self._extractor
 
     @property
-    def featurizer(self) -> cluster_stage.Featurizer:
+    def featurizer(self) -> FeaturizerLike:
         if self._featurizer is None:
             self._featurizer = cluster_stage.Featurizer(self.settings.cluster, self.settings.models)
         return self._featurizer
+
+    @contextlib.contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Add the block's wall time to ``timings[stage]``."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
+
+    # --- the models over a batch -------------------------------------------------
+
+    def process(
+        self,
+        articles: Sequence[Article],
+        index: dedup_stage.DuplicateIndex,
+        *,
+        extract: bool = True,
+        features: dict[tuple[str, Any], cluster_stage.ClusterItem] | None = None,
+        progress: Progress = _no_progress,
+    ) -> Processed:
+        """dedup -> one batched parse feeding extraction -> cluster features, for new articles.
+
+        ``articles`` are new and unique (ingest order); ``index`` gains them. Duplicates get a
+        verdict and no model work. An article longer than ``extract.max_chars`` is parsed up to
+        there, and its metadata says so (``parsed_chars``). ``extract=False`` (``storydesk cluster``)
+        skips the parse and extraction. ``features``: a cache of cluster items by (id, publication
+        date), filled and reused.
+        """
+        if not articles:
+            return Processed()
+        progress("dedup", 0, len(articles))
+        with self.timed("dedup"):
+            verdicts = self.dedup(index, articles)
+        progress("dedup", len(articles), len(articles))
+        limit = self.settings.extract.max_chars
+        marked = [
+            dataclasses.replace(
+                a, metadata={**a.metadata, "parsed_chars": {"kept": limit, "total": len(a.text)}}
+            )
+            if extract and len(a.text) > limit
+            else a
+            for a in articles
+        ]
+        out = Processed(articles=marked, verdicts=verdicts)
+        originals = out.originals
+        origins = out.origins
+        if extract:
+            out.extractions = self.extract(originals, origins, progress=progress)
+        progress("embed", 0, len(originals))
+        if features is None:
+            out.items = self.featurize(originals)
+        else:
+            missing = [a for a in originals if (a.id, a.published) not in features]
+            for article, item in zip(missing, self.featurize(missing), strict=True):
+                features[article.id, article.published] = item
+            out.items = [features[a.id, a.published] for a in originals]
+        progress("embed", len(originals), len(originals))
+        return out
 
     # --- read and clean -------------------------------------------------------
 
@@ -100,15 +217,19 @@ class Pipeline:
         return batch
 
     def _take(self, docs: Iterable[RawDocument | Rejection], batch: Batch) -> None:
+        start = time.perf_counter()
+        cleaning = 0.0
         for doc in docs:
             if isinstance(doc, Rejection):
                 batch.rejections.append(doc)
                 continue
             batch.documents += 1
+            began = time.perf_counter()
             try:
                 result = clean_stage.clean(doc, self.settings.clean)
             except Exception as exc:  # a cleaner bug must not sink the batch; report it with its source
                 result = Rejection("clean", f"cleaning failed: {type(exc).__name__}: {exc}", doc.source)
+            cleaning += time.perf_counter() - began
             if isinstance(result, Rejection):
                 batch.rejections.append(result)
                 continue
@@ -119,6 +240,8 @@ class Pipeline:
                 given = given if len(given) <= 80 else given[:77] + "..."
                 reason = f"published date {given!r} not understood: article stored without a date"
                 batch.rejections.append(Rejection("clean", reason, doc.source))
+        self.timings["clean"] = self.timings.get("clean", 0.0) + cleaning
+        self.timings["read"] = self.timings.get("read", 0.0) + time.perf_counter() - start - cleaning
 
     # --- dedup ----------------------------------------------------------------
 
@@ -140,23 +263,34 @@ class Pipeline:
 
     # --- extract and featurize --------------------------------------------------
 
-    def extract(self, articles: Sequence[Article], origins: Mapping[str, str | None]) -> list[Extraction]:
-        """Extraction for each article (clean text, resolved against its own date)."""
+    def extract(
+        self,
+        articles: Sequence[Article],
+        origins: Mapping[str, str | None],
+        *,
+        progress: Progress = _no_progress,
+    ) -> list[Extraction]:
+        """Extraction for each article (clean text, resolved against its own date), one batched parse."""
+        tasks = (
+            extract_stage.Task(a.text, a.id, a.published, origins.get(a.id), a.dateline) for a in articles
+        )
         out = []
-        for article in articles:
-            out.append(
-                self.extractor.extract(
-                    article.text,
-                    article_id=article.id,
-                    published=article.published,
-                    wire_origin=origins.get(article.id),
-                    dateline=article.dateline,
-                )
-            )
+        for extraction in self.extractor.extract_stream(tasks, timings=self.timings):
+            out.append(extraction)
+            progress("extract", len(out), len(articles))
         return out
 
     def featurize(self, articles: Sequence[Article]) -> list[cluster_stage.ClusterItem]:
-        return self.featurizer.featurize(articles) if articles else []
+        """Cluster features (title + lead embeddings in batches, lead NER, lexical terms) per article."""
+        if not articles:
+            return []
+        start = time.perf_counter()
+        before = sum(self.timings.get(k, 0.0) for k in ("embed", "features ner"))
+        items = self.featurizer.featurize(articles, timings=self.timings)
+        inner = sum(self.timings.get(k, 0.0) for k in ("embed", "features ner")) - before
+        rest = time.perf_counter() - start - inner
+        self.timings["features"] = self.timings.get("features", 0.0) + rest
+        return items
 
     # --- stories ----------------------------------------------------------------
 
@@ -352,17 +486,11 @@ def cluster_records(
             by_line[line] = article.id
         unique.setdefault(article.id, article)
     articles = list(unique.values())
-    index = pipeline.new_index()
-    verdicts = pipeline.dedup(index, articles)
-    duplicates = {v.article_id: v.duplicate_of for v in verdicts if v.duplicate_of}
-    origins = {v.article_id: (v.wire_origin.name if v.wire_origin else None) for v in verdicts}
-    originals = [a for a in articles if a.id not in duplicates]
-    cache = {} if features is None else features
-    missing = [a for a in originals if (a.id, a.published) not in cache]
-    for article, item in zip(missing, pipeline.featurize(missing), strict=True):
-        cache[article.id, article.published] = item
-    items = {a.id: cache[a.id, a.published] for a in originals}
-    _, assignments, _ = pipeline.stories(articles, items, duplicates, origins)
+    processed = pipeline.process(
+        articles, pipeline.new_index(), extract=False, features={} if features is None else features
+    )
+    items = {item.id: item for item in processed.items}
+    _, assignments, _ = pipeline.stories(articles, items, processed.duplicates, processed.origins)
     story_of = {a.article_id: a.story_id for a in assignments}
     return [(ids[n - 1], story_of.get(by_line.get(n, ""))) for n in range(1, len(keyed) + 1)]
 
@@ -372,17 +500,18 @@ def extract_records(
 ) -> list[dict[str, Any]]:
     """Extraction over records' text exactly as given (offsets index the input ``text``)."""
     pipeline = Pipeline(settings)
-    out = []
+    tasks = []
     for n, record in enumerate(records, 1):
         text = str(record.get("text") or "")
         published, _ = clean_stage.parse_published(_opt_str(record.get("published")))
         wire = dedup_stage.detect_wire_origin(text, _opt_str(record.get("title")))
-        extraction = pipeline.extractor.extract(
-            text,
-            article_id=str(record.get("id", n)),
-            published=published,
-            wire_origin=wire.name if wire else None,
+        tasks.append(
+            extract_stage.Task(text, str(record.get("id", n)), published, wire.name if wire else None)
         )
+    out = []
+    for n, (record, extraction) in enumerate(
+        zip(records, pipeline.extractor.extract_stream(tasks, timings=pipeline.timings), strict=True), 1
+    ):
         line = extract_stage.extraction_to_dict(extraction)
         line["id"] = record.get("id", n)
         out.append(line)

@@ -20,7 +20,9 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from storydesk.errors import StorydeskError
+from storydesk.errors import SnapshotError
+
+__all__ = ["FORMAT", "MAGIC", "SnapshotError", "commit", "dumps", "loads", "path_for", "read", "stage"]
 
 FORMAT = 5  # goes up whenever what the state holds changes shape or meaning: an older state starts over
 _PREFIX = b"storydesk-stream-state "
@@ -57,10 +59,6 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "storydesk.dedup": frozenset({"DuplicateIndex", "_Entry"}),
     "storydesk.models": frozenset({"DedupResult", "Explanation", "StoryMerge", "WireOrigin"}),
 }
-
-
-class SnapshotError(StorydeskError):
-    """A stream-state file that cannot be used (foreign, damaged or from another version)."""
 
 
 def _lsh_method(obj: Any, name: str) -> Any:

@@ -307,11 +307,19 @@ class Store:
         self._in_tx = True
         try:
             yield
+        except sqlite3.Error as exc:  # a failed write is the store's failure: one StoreError, rolled back
+            self.conn.execute("ROLLBACK")
+            raise StoreError(f"{self.path}: the batch was rolled back: {exc}") from exc
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
         else:
-            self.conn.execute("COMMIT")
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise StoreError(f"{self.path}: the batch could not be committed: {exc}") from exc
         finally:
             self._in_tx = False
 

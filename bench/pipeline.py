@@ -1,0 +1,268 @@
+"""End-to-end ingest throughput on a fixed real set, beside the models alone and the previous code.
+
+    .venv/bin/python bench/pipeline.py [--n 600] [--repeat 3] [--baseline REV] [--modes ...]
+
+The set: the first ``n/2`` PolNeAR train articles (sorted by file name, titles and dates from
+``metadata.tsv``) and the first ``n/2`` ECB+ articles (train and dev, file order), from
+``../shared/data``. Every measurement runs in a fresh child process (so peak RSS is its own), with
+the models loaded before the clock starts; each is repeated ``--repeat`` times, interleaved, and
+the median is printed:
+
+- **ingest**: ``storydesk ingest`` of the set (one JSONL file) into a new desk, end to end: read,
+  clean, dedup, parse, extract, embed, cluster, corroborate, store; with each stage's share;
+- **spacy**: one bare full ``en_core_web_sm`` ``nlp.pipe`` pass over the same texts, one process:
+  the yardstick of the issue (ingest / spacy >= 1.0);
+- **floor**: the models this desk runs, alone, on the same inputs (the parse of the texts with the
+  components extraction reads, NER over the title + lead when clustering features need their own,
+  MiniLM over title + lead): what ingest cannot beat;
+- **baseline** (``--baseline REV``): the same ingest with the code of git revision ``REV``, run
+  from a temporary worktree of this repository.
+
+Peak RSS is the child's ``ru_maxrss``. Speeds are articles (or docs) per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+MODES = ("ingest", "spacy", "floor")
+
+
+def load_set(n: int, data: Path = DATA) -> list[dict[str, Any]]:
+    """The fixed set: n/2 PolNeAR train articles then n/2 ECB+ articles, as JSONL records."""
+    half = n // 2
+    meta: dict[str, dict[str, str]] = {}
+    with (data / "polnear" / "metadata.tsv").open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            meta[row["filename"]] = row
+    records: list[dict[str, Any]] = []
+    for path in sorted((data / "polnear" / "train" / "text").glob("*.txt"))[:half]:
+        row = meta.get(path.stem, {})
+        records.append(
+            {
+                "id": f"polnear-{path.stem}",
+                "title": row.get("title") or None,
+                "text": path.read_text(encoding="utf-8"),
+                "published": row.get("publication_date") or None,
+                "source": row.get("publisher") or None,
+            }
+        )
+    with (data / "ecbplus" / "ecbplus_train_dev.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            if len(records) >= 2 * half:
+                break
+            r = json.loads(line)
+            records.append(
+                {
+                    "id": f"ecb-{r['doc_id']}",
+                    "title": r.get("title"),
+                    "text": r.get("text") or "",
+                    "published": r.get("date_publish"),
+                }
+            )
+    return records
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- the children: one measurement each, printed as one JSON line ---------------------------------
+
+
+def _child(mode: str, data_file: Path) -> dict[str, Any]:
+    records = [json.loads(line) for line in data_file.read_text(encoding="utf-8").splitlines()]
+    if mode == "ingest":
+        return _child_ingest(data_file, len(records))
+    if mode == "spacy":
+        from storydesk.nlp import load_spacy
+
+        nlp = load_spacy("en_core_web_sm")
+        nlp("warm up")
+        start = time.perf_counter()
+        for _ in nlp.pipe(r["text"] for r in records):
+            pass
+        return {"seconds": time.perf_counter() - start, "count": len(records), "rss_mb": _rss_mb()}
+    if mode == "floor":
+        return _child_floor(records)
+    raise SystemExit(f"unknown mode {mode!r}")
+
+
+def _child_ingest(data_file: Path, count: int) -> dict[str, Any]:
+    from storydesk.api import Desk
+    from storydesk.config import Settings
+    from storydesk.nlp import load_embedder, load_spacy
+
+    settings = Settings()
+    load_spacy(settings.models.spacy_model)("warm up")
+    load_embedder(settings.models).encode(["warm up"])
+    with tempfile.TemporaryDirectory() as tmp:
+        desk = Desk.open(Path(tmp) / "bench.db", settings)
+        start = time.perf_counter()
+        summary = desk.ingest([data_file])
+        seconds = time.perf_counter() - start
+        stages = dict(getattr(desk, "timings", {}) or {})
+        desk.close()
+    return {
+        "seconds": seconds,
+        "count": count,
+        "added": summary.added,
+        "stories": summary.stories,
+        "stages": stages,
+        "rss_mb": _rss_mb(),
+    }
+
+
+def _child_floor(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The models alone, over exactly the inputs the desk gives them (its own helpers say which)."""
+    from storydesk.config import Settings
+    from storydesk.nlp import load_embedder, load_spacy
+    from storydesk.pipeline import Pipeline
+
+    settings = Settings()
+    pipeline = Pipeline(settings)
+    nlp = load_spacy(settings.models.spacy_model)
+    embedder = load_embedder(settings.models)
+    nlp("warm up")
+    embedder.encode(["warm up"])
+    batch = pipeline.read_records(records, "<bench>")
+    plan = pipeline.model_inputs(batch.articles)
+    start = time.perf_counter()
+    parts: dict[str, float] = {}
+    for name, (components, texts) in plan.spacy.items():
+        t = time.perf_counter()
+        with nlp.select_pipes(enable=list(components)):
+            for _ in nlp.pipe(texts, batch_size=settings.models.spacy_batch_size):
+                pass
+        parts[f"spacy {name}"] = time.perf_counter() - t
+    t = time.perf_counter()
+    embedder.encode(plan.embed)
+    parts["embed"] = time.perf_counter() - t
+    return {
+        "seconds": time.perf_counter() - start,
+        "count": len(records),
+        "stages": parts,
+        "rss_mb": _rss_mb(),
+    }
+
+
+# --- the parent ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _worktree(rev: str) -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="storydesk-baseline-") as tmp:
+        path = Path(tmp) / "tree"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(path), rev], check=True
+        )
+        try:
+            yield path
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], check=False)
+
+
+def _run(mode: str, data_file: Path, code: Path) -> dict[str, Any]:
+    env = dict(os.environ, PYTHONPATH=str(code), TOKENIZERS_PARALLELISM="false")
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--data-file", str(data_file)],
+        cwd=code,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{mode} run failed:\n{proc.stderr[-3000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=600, help="articles in the set (half PolNeAR, half ECB+)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement; medians are printed")
+    parser.add_argument("--baseline", metavar="REV", help="also ingest with the code of this git revision")
+    parser.add_argument("--modes", default=",".join(MODES), help=f"which of {','.join(MODES)} to run")
+    parser.add_argument("--json", action="store_true", help="print every run as JSON too")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--data-file", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_child(args.child, args.data_file)))
+        return
+
+    records = load_set(args.n)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    runs: dict[str, list[dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        data_file = Path(tmp) / "set.jsonl"
+        data_file.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+        codes = {m: ROOT for m in modes}
+        if args.baseline:
+            codes["baseline"] = stack.enter_context(_worktree(args.baseline))
+        for r in range(args.repeat):
+            for name, code in codes.items():
+                mode = "ingest" if name == "baseline" else name
+                result = _run(mode, data_file, code)
+                runs.setdefault(name, []).append(result)
+                print(
+                    f"  run {r + 1} {name}: {result['count'] / result['seconds']:.2f}/s, "
+                    f"{result['rss_mb']:.0f} MB",
+                    file=sys.stderr,
+                )
+    if args.json:
+        print(json.dumps(runs, indent=2))
+    _report(records, runs, args)
+
+
+def _median_rate(results: list[dict[str, Any]]) -> float:
+    return statistics.median(r["count"] / r["seconds"] for r in results)
+
+
+def _report(records: list[dict[str, Any]], runs: dict[str, list[dict[str, Any]]], args: Any) -> None:
+    words = statistics.median(len(str(r["text"]).split()) for r in records)
+    print(f"set: {len(records)} articles (median {words:.0f} words), {args.repeat} runs each, medians")
+    rates = {name: _median_rate(results) for name, results in runs.items()}
+    for name, results in runs.items():
+        rss = statistics.median(r["rss_mb"] for r in results)
+        print(f"{name:>9}: {rates[name]:6.2f} articles/s   peak RSS {rss:6.0f} MB")
+    if "ingest" in rates and "spacy" in rates:
+        print(f"ingest / bare full spaCy pass: {rates['ingest'] / rates['spacy']:.2f} (target >= 1.0)")
+    if "ingest" in rates and "baseline" in rates:
+        print(f"ingest / baseline ({args.baseline}): {rates['ingest'] / rates['baseline']:.2f}")
+    if "ingest" in rates and "floor" in rates:
+        floor_s = 1 / rates["floor"]
+        rest = 1 / rates["ingest"] - floor_s
+        print(
+            f"not models: {rest:.3f} s/article = {rest / floor_s:.2f} x the model floor ({floor_s:.3f} s/article;"
+            " aim <= 1.5)"
+        )
+    for name in ("ingest", "floor"):
+        stages = [r.get("stages") or {} for r in runs.get(name, [])]
+        if not stages or not stages[0]:
+            continue
+        totals = {k: statistics.median(s.get(k, 0.0) for s in stages) for k in stages[0]}
+        whole = sum(totals.values()) or 1.0
+        shares = ", ".join(f"{k} {v / whole:.0%}" for k, v in totals.items())
+        print(f"{name} stages: {shares}")
+
+
+if __name__ == "__main__":
+    main()
