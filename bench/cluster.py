@@ -62,13 +62,13 @@ def _rss_mb() -> float:
 
 def _real_items(settings: ClusterSettings) -> tuple[list[ClusterItem], list[dict[str, object]]]:
     """Featurize ECB+ (all 772 docs), printing embedding and full featurization throughput."""
-    from storydesk.cluster import Featurizer, _lead
+    from storydesk.cluster import Featurizer, lead_text
     from storydesk.nlp import load_embedder
 
     records = ecbplus_records(ECBPLUS)
     articles = records_to_articles(records)
     embedder = load_embedder(ModelSettings())
-    leads = [_lead(a, settings.max_chars) for a in articles]
+    leads = [lead_text(a, settings.max_chars) for a in articles]
     embedder.encode(leads[:16])  # warm-up
     sample = leads[::3]
     start = time.perf_counter()

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -23,29 +22,24 @@ from storydesk import corroborate as corroborate_stage
 from storydesk import dedup as dedup_stage
 from storydesk import extract as extract_stage
 from storydesk import snapshot
+from storydesk import stream as stream_stage
 from storydesk.config import Settings
 from storydesk.errors import ConfigError, NotFound
 from storydesk.models import (
     Article,
-    Assignment,
     Explanation,
     Extraction,
     Fact,
     Rejection,
     ResolvedEntity,
     Story,
-    StoryMerge,
 )
 from storydesk.pipeline import (
     Batch,
     Pipeline,
     Processed,
     Progress,
-    StreamRun,
-    StreamState,
     _no_progress,
-    build_stories,
-    build_story,
 )
 from storydesk.store import Store, extraction_from_json, extraction_to_json
 
@@ -104,41 +98,6 @@ class StoryDetail:
     entities: tuple[ResolvedEntity, ...]
     origins: Mapping[str, str | None]
     explanations: Mapping[str, Explanation] = field(default_factory=dict)
-
-
-STREAM_TOKEN = "stream_token"
-
-
-@dataclass(frozen=True, slots=True)
-class _Batch:
-    """A batch's new articles and what the models made of them: what clustering the batch takes."""
-
-    articles: Sequence[Article] = ()
-    items: Mapping[str, cluster_stage.ClusterItem] = field(default_factory=dict)  # the originals' features
-    duplicates: Mapping[str, str] = field(default_factory=dict)  # new duplicate -> its original
-    origins: Mapping[str, str | None] = field(default_factory=dict)  # wire origin of each new article
-
-
-@dataclass(slots=True)
-class _StoryUpdate:
-    """One batch's change to the story layer, and the stream state to save with it."""
-
-    stream: StreamState
-    frozen: bytes  # the clusterer before consolidation, as the next batch starts from it
-    resumed: bool
-    stories: Sequence[Story]
-    gone: Sequence[str]
-    assignments: Sequence[Assignment]
-    moved: Mapping[str, str]
-    merges: Sequence[StoryMerge]
-    replace: bool
-    token: str = field(default_factory=lambda: uuid.uuid4().hex)
-
-    def write(self, store: Store) -> None:
-        if self.replace:
-            store.replace_stories(self.stories, self.assignments, self.merges)
-        else:
-            store.update_stories(self.stories, self.gone, self.assignments, self.moved, self.merges)
 
 
 class Desk:
@@ -204,8 +163,8 @@ class Desk:
         already = len(batch.articles) - len(new)
         stories_before = self.store.story_ids()
 
-        read_token = self.store.meta(STREAM_TOKEN)
-        stream, why = self._saved_stream(read_token) if new else (None, "")
+        read_token = self.store.meta(stream_stage.STREAM_TOKEN)
+        stream, why = stream_stage.load(self.store, self.settings, read_token) if new else (None, "")
         index: dedup_stage.DuplicateIndex | None = None
         if new:
             if (
@@ -226,11 +185,11 @@ class Desk:
         extractions = processed.extractions
         items = processed.items
 
-        update: _StoryUpdate | None = None
-        incoming = _Batch(new, {item.id: item for item in items}, duplicates_new, origins)
+        update: stream_stage.StoryUpdate | None = None
+        incoming = stream_stage.Incoming(new, {item.id: item for item in items}, duplicates_new, origins)
         if new:
             assert index is not None
-            if stream is not None and not self.pipeline.resumable(stream, originals):
+            if stream is not None and not stream_stage.resumable(stream, self.settings.cluster, originals):
                 stream, why = (
                     None,
                     "the batch has articles older than the stored ones, or other cluster settings",
@@ -239,19 +198,19 @@ class Desk:
             with self.pipeline.timed("cluster"):
                 if stream is not None:
                     stream.dedup = index
-                    update = self._continue(stream, incoming)
+                    update = stream_stage.go_on(self.store, stream, incoming)
                 else:
-                    update = self._start_over(index, incoming)
+                    update = stream_stage.start_over(self.store, self.settings, index, incoming)
             progress("cluster", len(originals), len(originals))
 
-        def write() -> _StoryUpdate | None:
+        def write() -> stream_stage.StoryUpdate | None:
             nonlocal update, why
-            if update is not None and self.store.meta(STREAM_TOKEN) != read_token:
+            if update is not None and self.store.meta(stream_stage.STREAM_TOKEN) != read_token:
                 # Another ingest committed since this one read the stream: cluster everything
                 # again, now that the transaction holds the database.
                 why = "another ingest committed meanwhile"
                 rebuilt = self.pipeline.new_index([*self.store.articles(), *new])
-                update = self._start_over(rebuilt, incoming)
+                update = stream_stage.start_over(self.store, self.settings, rebuilt, incoming)
             for article, verdict in zip(new, verdicts, strict=True):
                 self.store.add_article(article, verdict)
             for extraction in extractions:
@@ -287,7 +246,9 @@ class Desk:
         """
         index = self.pipeline.new_index(self.store.articles())
         progress("cluster", 0, None)
-        self._commit(lambda: self._start_over(index, _Batch()))
+        self._commit(
+            lambda: stream_stage.start_over(self.store, self.settings, index, stream_stage.Incoming())
+        )
         progress("cluster", 1, 1)
         return len(self.store.story_ids())
 
@@ -333,9 +294,11 @@ class Desk:
             aid: cluster_stage.ClusterItem.from_record(rec)
             for aid, rec in self.store.cluster_records(members)
         }
-        return build_story(story_id, self.store.articles(members), items, self.store.wire_origins(members))
+        return stream_stage.build_story(
+            story_id, self.store.articles(members), items, self.store.wire_origins(members)
+        )
 
-    def _commit(self, write: Callable[[], _StoryUpdate | None]) -> None:
+    def _commit(self, write: Callable[[], stream_stage.StoryUpdate | None]) -> None:
         """Run ``write`` in one transaction with the story update it returns, and save its stream state.
 
         The state is written under a temporary name inside the transaction and moved into place
@@ -347,111 +310,14 @@ class Desk:
                 update = write()
                 if update is not None:
                     update.write(self.store)
-                    self.store.set_meta(STREAM_TOKEN, update.token)
-                    staged = self._stage_stream(update)
+                    self.store.set_meta(stream_stage.STREAM_TOKEN, update.token)
+                    staged = stream_stage.stage(self.store, update)
         except BaseException:
             if staged is not None:
                 staged.unlink(missing_ok=True)
             raise
         if staged is not None:
             snapshot.commit(staged)
-
-    def _saved_stream(self, token: str | None) -> tuple[StreamState | None, str]:
-        """The stream state saved with batch ``token`` (the last), or None and why it cannot be used."""
-        if self.store.path == ":memory:":
-            return None, "an in-memory desk keeps no stream state"
-        if token is None:
-            return None, "no stream state saved yet"
-        try:
-            frozen, dedup, carry, latest, placed = snapshot.read(
-                self.store.path, token, self.settings.ingest.max_stream_state_bytes
-            )
-            clusterer = snapshot.loads(frozen)
-        except (snapshot.SnapshotError, TypeError, ValueError) as exc:
-            return None, str(exc)
-        if not isinstance(clusterer, cluster_stage.OnlineClusterer) or not isinstance(
-            dedup, dedup_stage.DuplicateIndex
-        ):
-            return None, "the stream state holds something else"
-        return StreamState(dedup, clusterer, float(carry), float(latest), dict(placed)), ""
-
-    def _stage_stream(self, update: _StoryUpdate) -> Path | None:
-        """Write the batch's stream state under a temporary name (moved into place after commit)."""
-        if self.store.path == ":memory:":
-            return None
-        stream = update.stream
-        payload = snapshot.dumps((update.frozen, stream.dedup, stream.carry, stream.latest, stream.placed))
-        return snapshot.stage(self.store.path, update.token, payload)
-
-    def _settle(
-        self,
-        stream: StreamState,
-        articles: Sequence[Article],
-        items: Mapping[str, cluster_stage.ClusterItem],
-        duplicates: Mapping[str, str],
-        assign: Iterable[str] | None,
-    ) -> tuple[StreamRun, bytes]:
-        """Place the originals, freeze the unconsolidated clusterer, consolidate: the run and the frozen state."""
-        run = self.pipeline.run_stream(stream, articles, items, duplicates, assign, freeze=True)
-        frozen = run.frozen
-        assert frozen is not None
-        at_placing = {a.article_id: a.explanation for a in run.placed}
-        before = stream.placed
-        stream.placed = {}
-        for article_id in run.revised:
-            if article_id in at_placing:
-                stream.placed[article_id] = at_placing[article_id]
-            elif article_id in before:
-                stream.placed[article_id] = before[article_id]
-            else:
-                stored = self.store.assignment(article_id)
-                if stored is not None:
-                    stream.placed[article_id] = stored.explanation
-        return run, frozen
-
-    def _start_over(self, index: dedup_stage.DuplicateIndex, batch: _Batch) -> _StoryUpdate:
-        """Cluster every stored article and the new ones in one pass (features are stored: no model runs)."""
-        articles = [*self.store.articles(), *batch.articles]
-        items = {aid: cluster_stage.ClusterItem.from_record(rec) for aid, rec in self.store.cluster_records()}
-        items.update(batch.items)
-        duplicates = {**self.store.duplicates(), **batch.duplicates}
-        origins = {**self.store.wire_origins(), **batch.origins}
-        stream = StreamState(dedup=index, clusterer=cluster_stage.OnlineClusterer(self.settings.cluster))
-        run, frozen = self._settle(stream, articles, items, duplicates, None)
-        stories = build_stories(run.story_of, {a.id: a for a in articles}, items, origins)
-        return _StoryUpdate(stream, frozen, False, stories, (), run.final, {}, stream.clusterer.merges, True)
-
-    def _continue(self, stream: StreamState, batch: _Batch) -> _StoryUpdate:
-        """Add the batch to the saved stream; write only the stories and assignments that changed."""
-        before = stream.placed  # _settle replaces it with this batch's moves
-        duplicates = {**self.store.duplicates(), **batch.duplicates}
-        run, frozen = self._settle(stream, batch.articles, batch.items, duplicates, batch.duplicates)
-        story_of = run.story_of
-        rewrite = {a.article_id: a for a in run.final}
-        for article_id, explanation in run.revised.items():  # older articles consolidation moved this time
-            rewrite.setdefault(article_id, Assignment(article_id, story_of[article_id], explanation))
-        for article_id, explanation in before.items():  # moved last time, placed as first placed now
-            if article_id not in rewrite and article_id in story_of:
-                rewrite[article_id] = Assignment(article_id, story_of[article_id], explanation)
-        stored = self.store.story_map()
-        moved = {a: sid for a, sid in story_of.items() if a not in rewrite and stored.get(a) != sid}
-        touched = {sid for a in [*moved, *rewrite] if (sid := stored.get(a)) is not None}
-        touched |= set(moved.values()) | {a.story_id for a in rewrite.values()}
-        members = {a: sid for a, sid in story_of.items() if sid in touched}
-        fresh = {a.id: a for a in batch.articles}
-        stored_members = [a for a in members if a not in fresh]
-        by_id = {a.id: a for a in self.store.articles(stored_members)} | fresh
-        items = {
-            aid: cluster_stage.ClusterItem.from_record(rec)
-            for aid, rec in self.store.cluster_records(stored_members)
-        }
-        items.update(batch.items)
-        origins = {**self.store.wire_origins(stored_members), **batch.origins}
-        stories = build_stories(members, by_id, items, origins)
-        gone = sorted(touched - {st.id for st in stories})
-        return _StoryUpdate(
-            stream, frozen, True, stories, gone, list(rewrite.values()), moved, stream.clusterer.merges, False
-        )
 
     # --- reading ----------------------------------------------------------------
 

@@ -178,7 +178,7 @@ def _time_of(article: Article) -> float | None:
     return None
 
 
-def _lead(article: Article, max_chars: int) -> str:
+def lead_text(article: Article, max_chars: int) -> str:
     """Title + lead, without repeating a title the text already starts with."""
     title = (article.title or "").strip()
     text = article.text.strip()
@@ -228,7 +228,7 @@ class Featurizer:
         if not articles:
             return []
         embedder, nlp = self._load()
-        leads = [_lead(a, self.settings.max_chars) for a in articles]
+        leads = [lead_text(a, self.settings.max_chars) for a in articles]
         start = time.perf_counter()
         vectors = embedder.encode(leads, progress=progress)
         mid = time.perf_counter()

@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
-import math
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,13 +26,12 @@ from storydesk import cluster as cluster_stage
 from storydesk import dedup as dedup_stage
 from storydesk import extract as extract_stage
 from storydesk import ingest as ingest_stage
-from storydesk import snapshot
+from storydesk import stream as stream_stage
 from storydesk.config import Settings
 from storydesk.models import (
     Article,
     Assignment,
     DedupResult,
-    Explanation,
     Extraction,
     RawDocument,
     Rejection,
@@ -100,6 +96,15 @@ class Processed:
     def originals(self) -> list[Article]:
         duplicates = self.duplicates
         return [a for a in self.articles if a.id not in duplicates]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInputs:
+    """The texts each model pass of ``Pipeline.process`` reads."""
+
+    parse: list[str]  # the full spaCy pipeline, for extraction
+    ner: list[str]  # NER alone, over title + lead, for the cluster features
+    embed: list[str]  # the sentence embedder, over title + lead
 
 
 class Pipeline:
@@ -192,6 +197,18 @@ class Pipeline:
             out.items = [features[a.id, a.published] for a in originals]
         progress("embed", len(originals), len(originals))
         return out
+
+    def model_inputs(self, articles: Sequence[Article]) -> ModelInputs:
+        """Exactly what ``process`` gives the models for these (original) articles: the floor
+        ``bench/pipeline.py`` measures the models alone on."""
+        leads = [cluster_stage.lead_text(a, self.settings.cluster.max_chars) for a in articles]
+        return ModelInputs(
+            parse=[a.text[: self.settings.extract.max_chars] for a in articles],
+            ner=[lead[: self.settings.cluster.ner_chars] for lead in leads]
+            if self.settings.cluster.use_ner
+            else [],
+            embed=leads,
+        )
 
     # --- read and clean -------------------------------------------------------
 
@@ -302,155 +319,12 @@ class Pipeline:
         origins: Mapping[str, str | None],
     ) -> tuple[list[Story], list[Assignment], list[StoryMerge]]:
         """Cluster the originals in arrival order; duplicates join their original's story."""
-        stream = StreamState(dedup=None, clusterer=cluster_stage.OnlineClusterer(self.settings.cluster))
-        run = self.run_stream(stream, articles, items, duplicates)
-        stories = build_stories(run.story_of, {a.id: a for a in articles}, items, origins)
+        stream = stream_stage.StreamState(
+            dedup=None, clusterer=cluster_stage.OnlineClusterer(self.settings.cluster)
+        )
+        run = stream_stage.run_batch(stream, articles, items, duplicates)
+        stories = stream_stage.build_stories(run.story_of, {a.id: a for a in articles}, items, origins)
         return stories, run.final, stream.clusterer.merges
-
-    # --- the stream: stories kept up to date batch after batch ------------------------
-
-    def resumable(self, stream: StreamState, originals: Sequence[Article]) -> bool:
-        """Whether a new batch's originals (ingest order) all arrive at or after the stream's end.
-
-        Then adding them to the stream places every article as clustering everything again in one
-        pass would; otherwise (an older article, other cluster settings) the caller starts over.
-        """
-        if stream.clusterer.settings != self.settings.cluster:
-            return False
-        keys, _ = cluster_stage.arrival_keys(originals, stream.carry)
-        return all(k >= stream.latest for k in keys)
-
-    def run_stream(
-        self,
-        stream: StreamState,
-        articles: Sequence[Article],
-        items: Mapping[str, cluster_stage.ClusterItem],
-        duplicates: Mapping[str, str],
-        assign: Iterable[str] | None = None,
-        *,
-        freeze: bool = False,
-    ) -> StreamRun:
-        """Add the originals among ``articles`` (ingest order) to the stream in arrival order, then
-        consolidate: the assignments of the originals and of the duplicates in ``assign`` (all of
-        them when None), and article -> story for every article, duplicates included.
-
-        With ``freeze`` the clusterer is also pickled between placing and consolidating: the state
-        the next batch goes on from.
-        """
-        originals = [a for a in articles if a.id not in duplicates and a.id in items]
-        keys, stream.carry = cluster_stage.arrival_keys(originals, stream.carry)
-        if keys:
-            stream.latest = max(stream.latest, *keys)
-        order = sorted(range(len(keys)), key=lambda i: (keys[i], i))
-        clusterer = stream.clusterer
-        placed = [clusterer.add(items[originals[i].id]) for i in order]
-        frozen = snapshot.dumps(clusterer) if freeze else None
-        revised = clusterer.settle()
-        story_of = clusterer.placements()
-        final = [
-            Assignment(a.article_id, story_of[a.article_id], revised.get(a.article_id, a.explanation))
-            for a in placed
-        ]
-        for dup, original in duplicates.items():
-            root = _root(original, duplicates)
-            if root in story_of:
-                story_of[dup] = story_of[root]
-        for dup in duplicates if assign is None else assign:
-            if dup in story_of:
-                final.append(
-                    Assignment(dup, story_of[dup], Explanation(similarity=1.0, score=1.0, runner_up=None))
-                )
-        return StreamRun(placed, revised, final, story_of, frozen)
-
-
-@dataclass(slots=True)
-class StreamState:
-    """A desk's stream between batches: what the next batch goes on from instead of starting over.
-
-    ``dedup`` has indexed every stored article; ``clusterer`` has placed every stored original and
-    has not been consolidated (each batch saves it before its end-of-batch consolidation, so the
-    next batch starts where a one-pass run would be); ``carry`` is the time an undated next article takes (the last dated
-    one's) and ``latest`` the latest arrival key placed. ``placed`` keeps, for each article the last
-    consolidation moved, the explanation from when it was placed (its stored one is the move's).
-    """
-
-    dedup: dedup_stage.DuplicateIndex | None
-    clusterer: cluster_stage.OnlineClusterer
-    carry: float = -math.inf
-    latest: float = -math.inf
-    placed: dict[str, Explanation] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class StreamRun:
-    """What ``Pipeline.run_stream`` produced for one batch of a stream."""
-
-    placed: list[Assignment]  # each original as the online pass placed it, in arrival order
-    revised: dict[str, Explanation]  # articles consolidation moved -> the explanation of their new place
-    final: list[Assignment]  # the batch's assignments after consolidation, duplicates included
-    story_of: dict[str, str]  # every article in the stream -> its story
-    frozen: bytes | None  # the clusterer pickled before consolidation (``freeze``)
-
-
-def _root(article_id: str, duplicates: Mapping[str, str]) -> str:
-    seen = set()
-    while article_id in duplicates and article_id not in seen:
-        seen.add(article_id)
-        article_id = duplicates[article_id]
-    return article_id
-
-
-def build_stories(
-    story_of: Mapping[str, str],
-    articles: Mapping[str, Article],
-    items: Mapping[str, cluster_stage.ClusterItem],
-    origins: Mapping[str, str | None],
-) -> list[Story]:
-    """The stories of ``story_of`` (article -> story), from the members ``articles`` holds, by id."""
-    members: dict[str, list[Article]] = {}
-    for article_id, story_id in story_of.items():
-        if article_id in articles:
-            members.setdefault(story_id, []).append(articles[article_id])
-    stories = [build_story(story_id, group, items, origins) for story_id, group in members.items()]
-    stories.sort(key=lambda s: s.id)
-    return stories
-
-
-def build_story(
-    story_id: str,
-    articles: Sequence[Article],
-    items: Mapping[str, cluster_stage.ClusterItem],
-    origins: Mapping[str, str | None],
-) -> Story:
-    """A Story from its members: headline of the most central article, date span, origins."""
-    ordered = sorted(articles, key=lambda a: (a.published or dt.date.max, a.id))
-    dates = [a.published for a in ordered if a.published]
-    central = _most_central(ordered, items)
-    headline = central.title or central.text[:120]
-    counts = Counter(o for a in ordered if (o := origins.get(a.id)))
-    return Story(
-        id=story_id,
-        headline=headline,
-        article_ids=tuple(a.id for a in ordered),
-        first_published=min(dates) if dates else None,
-        last_published=max(dates) if dates else None,
-        origins=tuple(sorted(counts, key=lambda o: (-counts[o], o))),
-    )
-
-
-def _most_central(articles: Sequence[Article], items: Mapping[str, cluster_stage.ClusterItem]) -> Article:
-    """The article whose vector is closest to the story centroid (given titles win ties)."""
-    import numpy as np
-
-    with_vectors = [(a, items[a.id].vector) for a in articles if a.id in items]
-    if len(with_vectors) < 3:
-        # With one or two articles there is no centre: prefer a real (not derived) title, then the longest text.
-        return max(articles, key=lambda a: (not a.metadata.get("title_derived"), len(a.text), a.id))
-    matrix = np.stack([np.asarray(v, dtype=np.float32) for _, v in with_vectors])
-    centroid = matrix.mean(axis=0)
-    scores = matrix @ centroid
-    best = int(np.argmax(scores))
-    return with_vectors[best][0]
 
 
 # --- stateless commands ----------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from test_stream import ARTICLES, _layer, _write
 
-from storydesk import api, snapshot
+from storydesk import snapshot, stream
 from storydesk.api import Desk
 from storydesk.errors import StoreError
 from storydesk.store import Store
@@ -72,13 +72,13 @@ def _fail_add_article(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _fail_after_story_write(monkeypatch: pytest.MonkeyPatch) -> None:
-    original = api._StoryUpdate.write
+    original = stream.StoryUpdate.write
 
-    def write(self: api._StoryUpdate, store: Store) -> None:
+    def write(self: stream.StoryUpdate, store: Store) -> None:
         original(self, store)  # the stories and assignments are written, then the fault
         raise OSError("disk full")
 
-    monkeypatch.setattr(api._StoryUpdate, "write", write)
+    monkeypatch.setattr(stream.StoryUpdate, "write", write)
 
 
 def _fail_staging_state(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -114,7 +114,7 @@ def test_faults_failure_inside_the_write_rolls_back(
 # Runs `storydesk ingest` and SIGKILLs itself at the n-th call of one point of the write path.
 _DRIVER = """
 import os, signal, sys
-from storydesk import api, snapshot, store
+from storydesk import api, snapshot, store, stream
 point, nth, db, src = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 calls = []
 def kill_at(owner, name):
@@ -134,7 +134,7 @@ if point == "COMMIT":  # the SQL COMMIT statement itself, as the transaction end
         )
     store.Store.__init__ = init
 else:
-    owner, name = {"add_article": (store.Store, "add_article"), "write": (api._StoryUpdate, "write"),
+    owner, name = {"add_article": (store.Store, "add_article"), "write": (stream.StoryUpdate, "write"),
                    "stage": (snapshot, "stage"), "move_state": (snapshot, "commit")}[point]
     kill_at(owner, name)
 from storydesk.cli import main

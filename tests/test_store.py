@@ -91,12 +91,15 @@ def test_store_transaction_rolls_back_whole_batch(store: Store) -> None:
     assert [a.id for a in store.articles()] == ["a001"]
 
 
-def test_store_duplicate_id_is_an_integrity_error(store: Store) -> None:
+def test_store_duplicate_id_is_a_store_error_and_rolls_back(store: Store) -> None:
     with store.transaction():
         store.add_article(_article(1), DedupResult("a001"))
-    with pytest.raises(sqlite3.IntegrityError), store.transaction():
+    with pytest.raises(StoreError, match="rolled back") as info, store.transaction():
+        store.add_article(_article(2), DedupResult("a002"))
         store.add_article(_article(1), DedupResult("a001"))
+    assert isinstance(info.value.__cause__, sqlite3.IntegrityError)
     assert store.count_articles() == 1
+    assert not store.has_article("a002")
 
 
 def test_store_search_ranks_and_tolerates_bad_syntax(store: Store) -> None:
