@@ -9,8 +9,10 @@ with Desk.open("desk.db") as desk:
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -259,8 +261,8 @@ class Desk:
 
         Each ``(stored id, new version)`` keeps the stored id, so stories and citations still find it;
         the text it replaces is kept as a revision. The new text is extracted and featurized again and
-        only the stories holding these articles are rebuilt (headline, dates; their facts and briefs
-        are computed from the stored extractions when read). ``also`` runs inside the transaction.
+        only the stories holding these articles are rebuilt (headline, dates, and their stored facts
+        and entities). ``also`` runs inside the transaction.
         Returns the ids of the stories touched.
         """
         versions = [dataclasses.replace(new, id=old) for old, new in updates if self.store.has_article(old)]
@@ -281,6 +283,7 @@ class Desk:
             touched[:] = sorted({sid for a in versions if (sid := self.story_of(a.id)) is not None})
             stories = [self._rebuilt_story(sid) for sid in touched]
             self.store.update_stories(stories, (), (), {}, self.store.merges())
+            self._store_views(touched)
             if also is not None:
                 also()
 
@@ -309,7 +312,9 @@ class Desk:
             with self.store.transaction():
                 update = write()
                 if update is not None:
+                    changed = update.changed(self.store)
                     update.write(self.store)
+                    self._store_views(changed)
                     self.store.set_meta(stream_stage.STREAM_TOKEN, update.token)
                     staged = stream_stage.stage(self.store, update)
         except BaseException:
@@ -371,29 +376,42 @@ class Desk:
     # --- facts and briefs -------------------------------------------------------------
 
     def detail(self, story_id: str) -> StoryDetail:
-        """A story with its extractions, resolved entities and corroborated facts."""
-        story = self.story(story_id)
-        articles = self.articles(story.id)
-        wire = self.store.wire_origins()
-        origins = {a.id: wire.get(a.id) for a in articles}
-        duplicates = self.store.duplicates()
-        # Duplicates repeat their original: they are listed as sources but add no claims of their own.
-        originals = [a for a in articles if a.id not in duplicates]
-        raw = self.store.extractions([a.id for a in originals])
-        extractions = {aid: extraction_from_json(data) for aid, data in raw.items()}
-        facts = corroborate_stage.corroborate(originals, extractions, origins)
-        entities = extract_stage.resolve_entities(
-            [extractions[a.id] for a in originals if a.id in extractions]
-        )
+        """A story with its extractions, resolved entities and corroborated facts.
+
+        One story's rows are read (``Store.story_detail``); its facts and entities are those stored
+        when its articles last changed, computed here only when missing or made by other code.
+        """
+        stored = self.store.story_detail(story_id)
+        if stored is None:
+            raise NotFound(f"no story {story_id!r}")
+        extractions = {aid: extraction_from_json(data) for aid, data in stored.extractions.items()}
+        view = self.store.story_view(stored.story.id, view_version())
+        if view is None:
+            facts, entities = _derive(stored.articles, stored.duplicates, extractions, stored.origins)
+        else:
+            facts, entities = view
         return StoryDetail(
-            story=story,
-            articles=tuple(articles),
+            story=stored.story,
+            articles=stored.articles,
             extractions=extractions,
             facts=facts,
             entities=entities,
-            origins=origins,
-            explanations=self.store.explanations([a.id for a in articles]),
+            origins=stored.origins,
+            explanations=stored.explanations,
         )
+
+    def _store_views(self, story_ids: Iterable[str]) -> None:
+        """Compute and store the derived views (facts, entities) of these stories (inside a transaction)."""
+        version = view_version()
+        with self.pipeline.timed("corroborate"):
+            for story_id in sorted(set(story_ids)):
+                stored = self.store.story_detail(story_id)
+                if stored is None:
+                    continue
+                extractions = {aid: extraction_from_json(d) for aid, d in stored.extractions.items()}
+                facts, entities = _derive(stored.articles, stored.duplicates, extractions, stored.origins)
+                self.store.put_story_view(story_id, version, facts, entities)
+            self.store.drop_stale_story_views()
 
     def brief(self, story_id: str) -> brief_stage.Brief:
         d = self.detail(story_id)
@@ -499,6 +517,30 @@ class Desk:
             "duplicates": len(self.store.duplicates()),
             "migrations": self.store.migrations(),
         }
+
+
+def _derive(
+    articles: Sequence[Article],
+    duplicates: Mapping[str, str],
+    extractions: Mapping[str, Extraction],
+    origins: Mapping[str, str | None],
+) -> tuple[tuple[Fact, ...], tuple[ResolvedEntity, ...]]:
+    """A story's derived view: corroborated facts and resolved entities, from its originals only
+    (duplicates repeat their original: listed as sources, no claims of their own)."""
+    originals = [a for a in articles if a.id not in duplicates]
+    facts = corroborate_stage.corroborate(originals, extractions, origins)
+    entities = extract_stage.resolve_entities([extractions[a.id] for a in originals if a.id in extractions])
+    return facts, entities
+
+
+@functools.cache
+def view_version() -> str:
+    """What made the stored views: a digest of the code that computes them (corroboration, entity
+    resolution). A view stored by other code is computed again when read, never served stale."""
+    digest = hashlib.sha256()
+    for module in (corroborate_stage, extract_stage):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def story_summary(story: Story) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,16 +21,19 @@ from storydesk.errors import StoreError
 from storydesk.models import (
     Article,
     Assignment,
+    Citation,
     CleanStep,
     DateMention,
     DedupResult,
     Entity,
     Explanation,
     Extraction,
+    Fact,
     FeedSource,
     Quantity,
     Quote,
     Rejection,
+    ResolvedEntity,
     SeenItem,
     Source,
     Story,
@@ -205,6 +208,19 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         """,
     ),
+    (
+        4,
+        "story views: facts and entities stored when a story's articles change",
+        """
+        CREATE TABLE story_views (
+            story_id TEXT PRIMARY KEY,
+            version TEXT NOT NULL,
+            facts TEXT NOT NULL,
+            entities TEXT NOT NULL,
+            computed_at TEXT NOT NULL
+        );
+        """,
+    ),
 )
 
 
@@ -228,6 +244,18 @@ def _date(value: str | None) -> dt.date | None:
 
 def _datetime(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDetail:
+    """One story's stored rows (``Store.story_detail``)."""
+
+    story: Story
+    articles: tuple[Article, ...]  # in the story's (date) order
+    duplicates: Mapping[str, str]  # member duplicate -> its original
+    origins: Mapping[str, str | None]  # member -> wire origin
+    extractions: Mapping[str, Mapping[str, Any]]  # original member -> stored extraction JSON
+    explanations: Mapping[str, Explanation]
 
 
 class Store:
@@ -519,6 +547,62 @@ class Store:
         self.conn.execute("DELETE FROM assignments")
         self._insert_layer("INSERT", stories, assignments)  # a fresh layer: a repeated row is an error
         self._write_merges(merges)
+
+    def put_story_view(
+        self, story_id: str, version: str, facts: Sequence[Fact], entities: Sequence[ResolvedEntity]
+    ) -> None:
+        """Store a story's derived view (its corroborated facts and resolved entities), computed by
+        ``version`` of the code that makes them (inside the caller's transaction)."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO story_views (story_id, version, facts, entities, computed_at) "
+            "VALUES (?,?,?,?,?)",
+            (
+                story_id,
+                version,
+                json.dumps([asdict(f) for f in facts], ensure_ascii=False),
+                json.dumps([asdict(e) for e in entities], ensure_ascii=False),
+                _now(),
+            ),
+        )
+
+    def story_view(
+        self, story_id: str, version: str
+    ) -> tuple[tuple[Fact, ...], tuple[ResolvedEntity, ...]] | None:
+        """The stored facts and entities of a story, or None when missing or made by another version."""
+        row = self.conn.execute(
+            "SELECT facts, entities FROM story_views WHERE story_id = ? AND version = ?", (story_id, version)
+        ).fetchone()
+        if row is None:
+            return None
+        facts = tuple(fact_from_json(f) for f in json.loads(row[0]))
+        entities = tuple(resolved_entity_from_json(e) for e in json.loads(row[1]))
+        return facts, entities
+
+    def drop_stale_story_views(self) -> None:
+        """Delete the views of stories that no longer exist (inside the caller's transaction)."""
+        self.conn.execute("DELETE FROM story_views WHERE story_id NOT IN (SELECT id FROM stories)")
+
+    def story_detail(self, story_id: str) -> StoredDetail | None:
+        """One story's rows: the story, its articles (date order), their extractions, wire origins,
+        duplicate links and explanations; read by id, never whole tables. None when no such story."""
+        story = self.story(story_id)
+        if story is None:
+            return None
+        ids = list(story.article_ids)
+        by_id = {a.id: a for a in self.articles(ids)}
+        articles = tuple(by_id[i] for i in ids if i in by_id)
+        rows = self._rows_in("SELECT id, duplicate_of, wire_origin FROM articles WHERE id IN ({})", ids)
+        duplicates = {r[0]: r[1] for r in rows if r[1]}
+        origins = {r[0]: r[2] for r in rows}
+        originals = [a.id for a in articles if a.id not in duplicates]
+        return StoredDetail(
+            story=story,
+            articles=articles,
+            duplicates=duplicates,
+            origins={a.id: origins.get(a.id) for a in articles},
+            extractions=self.extractions(originals),
+            explanations=self.explanations(ids),
+        )
 
     def story_map(self) -> dict[str, str]:
         """Article id -> story id, for every assigned article."""
@@ -930,6 +1014,30 @@ def _split_sql(script: str) -> list[str]:
 def extraction_to_json(extraction: Extraction) -> dict[str, Any]:
     """An Extraction as plain JSON-able data, losslessly."""
     return asdict(extraction)
+
+
+def fact_from_json(data: Mapping[str, Any]) -> Fact:
+    """A Fact from ``dataclasses.asdict`` output."""
+    return Fact(
+        **{
+            **data,
+            "origins": tuple(data.get("origins", ())),
+            "citations": tuple(Citation(**c) for c in data.get("citations", ())),
+            "variants": tuple(data.get("variants", ())),
+        }
+    )
+
+
+def resolved_entity_from_json(data: Mapping[str, Any]) -> ResolvedEntity:
+    """A ResolvedEntity from ``dataclasses.asdict`` output."""
+    return ResolvedEntity(
+        **{
+            **data,
+            "variants": tuple(data.get("variants", ())),
+            "roles": tuple(data.get("roles", ())),
+            "article_ids": tuple(data.get("article_ids", ())),
+        }
+    )
 
 
 def extraction_from_json(data: Mapping[str, Any]) -> Extraction:

@@ -166,10 +166,15 @@ class StoryUpdate:
     replace: bool
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
-    @property
-    def changed(self) -> set[str]:
-        """The stories this batch created or changed (the ids whose derived views need computing)."""
-        return {s.id for s in self.stories}
+    def changed(self, store: Store) -> set[str]:
+        """The stories whose members this update changes (or creates): those whose derived views
+        (facts, entities) must be computed again. Read before ``write``."""
+        out = set()
+        for story in self.stories:
+            before = store.story(story.id)
+            if before is None or before.id != story.id or before.article_ids != story.article_ids:
+                out.add(story.id)
+        return out
 
     def write(self, store: Store) -> None:
         if self.replace:

@@ -12,13 +12,16 @@ from storydesk.errors import StoreError
 from storydesk.models import (
     Article,
     Assignment,
+    Citation,
     CleanStep,
     DedupResult,
     Entity,
     Explanation,
     Extraction,
+    Fact,
     Quantity,
     Rejection,
+    ResolvedEntity,
     Source,
     Story,
     StoryMerge,
@@ -165,6 +168,26 @@ def test_store_extraction_json_round_trip() -> None:
     assert extraction_from_json(extraction_to_json(ex)) == ex
 
 
+def test_store_story_view_round_trips_and_is_keyed_by_version(store: Store) -> None:
+    fact = Fact(
+        statement="20,000 reservists",
+        kind="quantity",
+        status="corroborated",
+        origins=("Reuters", "RIA"),
+        citations=(Citation("a001", 0, 40, "Tajikistan called up 20,000 reservists."),),
+        value=20000.0,
+        bound="=",
+        counts="reservists",
+        variants=("20,000", "twenty thousand"),
+    )
+    entity = ResolvedEntity("Emomali Rahmon", "PERSON", ("Rahmon",), ("President",), ("a001",), 2)
+    with store.transaction():
+        store.put_story_view("s1", "v1", [fact], [entity])
+    assert store.story_view("s1", "v1") == ((fact,), (entity,))
+    assert store.story_view("s1", "v2") is None  # made by other code: not served
+    assert store.story_view("s2", "v1") is None
+
+
 def test_store_live_desk_migration_upgrades_an_older_desk_keeping_its_articles(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -178,7 +201,7 @@ def test_store_live_desk_migration_upgrades_an_older_desk_keeping_its_articles(
     old.close()
     monkeypatch.undo()
     upgraded = Store(path)
-    assert [n for n, _ in upgraded.migrations()] == [1, 2, 3]
+    assert [n for n, _ in upgraded.migrations()] == [n for n, _, _ in MIGRATIONS]
     assert [a.id for a in upgraded.articles()] == ["a001"]
     with upgraded.transaction():
         assert upgraded.add_source("https://example.com/feed") is True
