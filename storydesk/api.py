@@ -105,10 +105,12 @@ class StoryDetail:
 class Desk:
     """A news desk on one SQLite file."""
 
-    def __init__(self, store: Store, settings: Settings | None = None) -> None:
+    def __init__(
+        self, store: Store, settings: Settings | None = None, *, pipeline: Pipeline | None = None
+    ) -> None:
         self.store = store
-        self.settings = settings or Settings()
-        self.pipeline = Pipeline(self.settings)
+        self.settings = pipeline.settings if pipeline is not None else settings or Settings()
+        self.pipeline = pipeline or Pipeline(self.settings)
 
     @classmethod
     def open(

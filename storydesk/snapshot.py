@@ -22,7 +22,7 @@ from typing import Any
 
 from storydesk.errors import SnapshotError
 
-__all__ = ["FORMAT", "MAGIC", "SnapshotError", "commit", "dumps", "loads", "path_for", "read", "stage"]
+__all__ = ["FORMAT", "MAGIC", "commit", "dumps", "loads", "path_for", "read", "stage"]
 
 FORMAT = 5  # goes up whenever what the state holds changes shape or meaning: an older state starts over
 _PREFIX = b"storydesk-stream-state "

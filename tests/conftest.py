@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import re
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -176,3 +179,123 @@ def feed_server() -> Iterator[FeedServer]:
         yield server
     finally:
         server.close()
+
+
+# --- model doubles: a Pipeline that loads no model ------------------------------------------------
+
+
+class FakeFeaturizer:
+    """Cluster features without models: a hashed bag of the title + lead's words as the vector,
+    capitalised words as entities, digits as numbers. Same input, same item."""
+
+    def __init__(self, dim: int = 64) -> None:
+        self.dim = dim
+        self.calls = 0
+
+    def featurize(
+        self, articles: Any, *, progress: bool = False, timings: dict[str, float] | None = None
+    ) -> list[Any]:
+        import numpy as np
+
+        from storydesk.cluster import ClusterItem, _time_of, item_terms, lead_text
+
+        self.calls += 1
+        items = []
+        for article in articles:
+            lead = lead_text(article, 1000)
+            vector = np.zeros(self.dim, dtype=np.float32)
+            for word in re.findall(r"\w+", lead.lower()):
+                vector[zlib.crc32(word.encode()) % self.dim] += 1.0
+            norm = float(np.linalg.norm(vector)) or 1.0
+            items.append(
+                ClusterItem(
+                    id=article.id,
+                    title=(article.title or article.text[:120]).strip(),
+                    time=_time_of(article),
+                    vector=vector / norm,
+                    terms=item_terms(article.title or "", article.text, 3000),
+                    entities=tuple(
+                        sorted({w.lower() for w in re.findall(r"\b[A-Z][a-z]{2,}\b", lead[:600])})
+                    ),
+                    numbers=tuple(sorted(set(re.findall(r"\b\d[\d,]*\b", lead[:600])))),
+                )
+            )
+        return items
+
+
+class FakeExtractor:
+    """Extraction without spaCy: capitalised words as entities, sentences split at full stops."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def extract_stream(self, tasks: Any, *, timings: dict[str, float] | None = None) -> Iterator[Any]:
+        from storydesk.models import Entity, Extraction
+
+        for task in tasks:
+            self.texts.append(task.text)
+            entities = tuple(
+                Entity(m.group(), "OTHER", m.start(), m.end(), m.group())
+                for m in re.finditer(r"\b[A-Z][a-z]{2,}\b", task.text)
+            )
+            sentences = tuple(
+                (m.start(), m.end()) for m in re.finditer(r"[^.]+\.?", task.text) if m.group().strip()
+            )
+            yield Extraction(
+                article_id=task.article_id,
+                entities=entities,
+                wire_origin=task.wire_origin,
+                sentences=sentences,
+            )
+
+
+@pytest.fixture
+def fake_pipeline() -> Any:
+    """A Pipeline with the model doubles injected: the whole data path, no model loaded."""
+    from storydesk.config import Settings
+    from storydesk.pipeline import Pipeline
+
+    settings = Settings().with_overrides(["cluster.index=exact"])
+    return Pipeline(settings, featurizer=FakeFeaturizer(), extractor=FakeExtractor())
+
+
+@pytest.fixture
+def fake_desk(tmp_path: Path, fake_pipeline: Any) -> Iterator[Any]:
+    """A desk on a temporary file whose pipeline loads no model."""
+    from storydesk.api import Desk
+    from storydesk.store import Store
+
+    desk = Desk(Store(tmp_path / "desk.db"), pipeline=fake_pipeline)
+    yield desk
+    desk.close()
+
+
+# --- markers: `pytest -m "not models and not data"` runs the fast suite ---------------------------
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that takes the ``shared_data`` fixture is marked ``data`` (``models`` is marked by hand,
+    and ``_models_gate`` catches the tests that load a model unmarked)."""
+    for item in items:
+        if "shared_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.data)
+        if item.get_closest_marker("slow") is not None:  # slow tests load models or scan real data
+            item.add_marker(pytest.mark.models)
+
+
+@pytest.fixture(autouse=True)
+def _models_gate(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under ``-m "not models"`` a test that loads a real model anyway is skipped when it tries
+    (so the fast suite never waits for spaCy or MiniLM) and says it should be marked."""
+    expr = request.config.getoption("markexpr", "") or ""
+    if "not models" not in expr or request.node.get_closest_marker("models") is not None:
+        return
+    import storydesk.extract
+    import storydesk.nlp
+
+    def refuse(*args: object, **kwargs: object) -> Any:
+        pytest.skip("loads a model: mark it `models`")
+
+    monkeypatch.setattr(storydesk.nlp, "load_spacy", refuse)
+    monkeypatch.setattr(storydesk.nlp, "load_embedder", refuse)
+    monkeypatch.setattr(storydesk.extract, "load_spacy", refuse)
