@@ -209,12 +209,12 @@ class Featurizer:
         self._nlp: Any = None
 
     def _load(self) -> tuple[Embedder, Any]:
-        from storydesk.nlp import load_embedder, load_spacy
+        from storydesk.nlp import load_embedder, load_spacy_ner
 
         if self._embedder is None:
             self._embedder = load_embedder(self.models)
         if self._nlp is None and self.settings.use_ner:
-            self._nlp = load_spacy(self.models.spacy_model)
+            self._nlp = load_spacy_ner(self.models.spacy_model)
         return self._embedder, self._nlp
 
     def featurize(

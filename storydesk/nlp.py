@@ -50,6 +50,25 @@ def load_spacy(name: str = "en_core_web_sm") -> spacy.language.Language:
     raise ModelError(f"spaCy model {name!r} is not installed (tried {', '.join(tried)})")
 
 
+@functools.lru_cache(maxsize=4)
+def load_spacy_ner(name: str = "en_core_web_sm") -> spacy.language.Language:
+    """A second copy of the pipeline holding only NER and what it listens to: the cluster features'
+    NER runs on it in a thread beside the main parse (a Language is not shared across threads)."""
+    import spacy
+
+    full = load_spacy(name)
+    if "ner" not in full.pipe_names:
+        return full
+    listened = {n for n in full.pipe_names if "ner" in getattr(full.get_pipe(n), "listening_components", ())}
+    exclude = [n for n in full.component_names if n != "ner" and n not in listened]
+    for candidate in (name, _SPACY_MIRRORS.get(name, name)):
+        try:
+            return spacy.load(candidate, exclude=exclude)
+        except OSError:
+            continue
+    raise ModelError(f"spaCy model {name!r} is not installed")
+
+
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     """Hex sha256 of a file, read in chunks."""
     digest = hashlib.sha256()

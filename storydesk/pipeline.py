@@ -13,6 +13,7 @@ same functions, so the same input gives the same stories either way.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import time
@@ -184,15 +185,23 @@ class Pipeline:
         ]
         out = Processed(articles=marked, verdicts=verdicts)
         originals = out.originals
-        origins = out.origins
-        if extract:
-            out.extractions = self.extract(originals, origins, progress=progress)
-        progress("embed", 0, len(originals))
+        missing = (
+            originals if features is None else [a for a in originals if (a.id, a.published) not in features]
+        )
+        # The cluster features (the embedder, and NER on its own copy of the model) run in a thread
+        # beside the parse: both spend their time in native code that releases the GIL. Not with
+        # n_process > 1, whose worker processes must not be forked while a thread runs.
+        overlap = extract and bool(originals) and self.settings.models.n_process == 1
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(self.featurize, missing) if overlap else None
+            if extract:
+                out.extractions = self.extract(originals, out.origins, progress=progress)
+            progress("embed", 0, len(originals))
+            computed = pending.result() if pending is not None else self.featurize(missing)
         if features is None:
-            out.items = self.featurize(originals)
+            out.items = computed
         else:
-            missing = [a for a in originals if (a.id, a.published) not in features]
-            for article, item in zip(missing, self.featurize(missing), strict=True):
+            for article, item in zip(missing, computed, strict=True):
                 features[article.id, article.published] = item
             out.items = [features[a.id, a.published] for a in originals]
         progress("embed", len(originals), len(originals))
