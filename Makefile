@@ -62,6 +62,12 @@ test: lint typecheck unit
 eval: $(VENV)/.installed
 	$(BIN)/storydesk eval clusters ../shared/data/ecbplus/ecbplus_train_dev.jsonl --ecbplus --split dev --baseline --reference
 
+# Not part of `make test`: end-to-end ingest of a fixed real set (BENCH_N articles, half PolNeAR, half
+# ECB+) beside one bare spaCy pass and the models alone; BASELINE=<git rev> adds the code of that revision.
+BENCH_N ?= 600
+bench: $(VENV)/.installed
+	$(BIN)/python bench/pipeline.py --n $(BENCH_N) $(if $(BASELINE),--baseline $(BASELINE))
+
 # Not part of `make test`: minutes of kills, fuzzing and concurrent requests; prints the figures.
 reliability: $(VENV)/.installed-test
 	$(BIN)/python bench/reliability.py --fuzz $(or $(FUZZ),2000)

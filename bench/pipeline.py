@@ -1,6 +1,7 @@
 """End-to-end ingest throughput on a fixed real set, beside the models alone and the previous code.
 
     .venv/bin/python bench/pipeline.py [--n 600] [--repeat 3] [--baseline REV] [--modes ...]
+    .venv/bin/python bench/pipeline.py --stories-desk 10000
 
 The set: the first ``n/2`` PolNeAR train articles (sorted by file name, titles and dates from
 ``metadata.tsv``) and the first ``n/2`` ECB+ articles (train and dev, file order), from
@@ -19,6 +20,7 @@ the median is printed:
   from a temporary worktree of this repository.
 
 Peak RSS is the child's ``ru_maxrss``. Speeds are articles (or docs) per second.
+``--stories-desk SIZE`` instead times ``stories`` on a desk of SIZE synthetic stored articles.
 """
 
 from __future__ import annotations
@@ -163,6 +165,52 @@ def _child_floor(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"seconds": sum(parts.values()), "count": len(records), "stages": parts, "rss_mb": _rss_mb()}
 
 
+def stories_figure(size: int) -> dict[str, float]:
+    """``stories`` on a desk of ``size`` stored articles (three to a story): the API call and the
+    whole command (a fresh process: imports included), medians of 5."""
+    import datetime as dt
+
+    from storydesk.api import Desk
+    from storydesk.models import Article, Assignment, DedupResult, Explanation, Story
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "large.db"
+        desk = Desk.open(path)
+        stories, assignments = [], []
+        with desk.store.transaction():
+            for n in range(size):
+                text = f"Report {n} on the council vote number {n // 3}, with its figures and quotes."
+                article = Article(
+                    id=f"a{n:06d}",
+                    text=text,
+                    raw_text=text,
+                    title=f"Vote {n // 3}",
+                    published=dt.date(2024, 1, 1) + dt.timedelta(days=n // 300),
+                )
+                desk.store.add_article(article, DedupResult(article.id))
+                assignments.append(Assignment(article.id, f"s{n // 3:06d}", Explanation(1.0, 1.0, None)))
+            for k in range((size + 2) // 3):
+                ids = tuple(f"a{n:06d}" for n in range(3 * k, min(size, 3 * k + 3)))
+                stories.append(Story(f"s{k:06d}", f"Vote {k}", ids, dt.date(2024, 1, 1), dt.date(2024, 1, 2)))
+            desk.store.replace_stories(stories, assignments, [])
+        api_s = []
+        for _ in range(5):
+            start = time.perf_counter()
+            desk.stories()
+            api_s.append(time.perf_counter() - start)
+        desk.close()
+        cli_s = []
+        for _ in range(5):
+            start = time.perf_counter()
+            subprocess.run(
+                [str(Path(sys.executable).parent / "storydesk"), "--db", str(path), "stories", "--json"],
+                check=True,
+                capture_output=True,
+            )
+            cli_s.append(time.perf_counter() - start)
+    return {"api": statistics.median(api_s), "cli": statistics.median(cli_s)}
+
+
 # --- the parent ---------------------------------------------------------------------------------
 
 
@@ -203,6 +251,12 @@ def main() -> None:
     parser.add_argument("--baseline", metavar="REV", help="also ingest with the code of this git revision")
     parser.add_argument("--modes", default=",".join(MODES), help=f"which of {','.join(MODES)} to run")
     parser.add_argument("--json", action="store_true", help="print every run as JSON too")
+    parser.add_argument(
+        "--stories-desk",
+        type=int,
+        metavar="SIZE",
+        help="only time `stories` (API call and command) on a desk of SIZE stored articles",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -210,6 +264,13 @@ def main() -> None:
         print(json.dumps(_child(args.child, args.data_file)))
         return
 
+    if args.stories_desk:
+        figure = stories_figure(args.stories_desk)
+        print(
+            f"stories on a {args.stories_desk:,}-article desk: Desk.stories() {figure['api'] * 1000:.0f} ms, "
+            f"`storydesk stories --json` {figure['cli']:.2f} s (a fresh process), medians of 5"
+        )
+        return
     records = load_set(args.n)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     runs: dict[str, list[dict[str, Any]]] = {}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import heapq
 import math
@@ -66,14 +67,14 @@ def _zipf(term: str) -> float:
     return float(zipf_frequency(term, "en"))
 
 
+@functools.cache
 def _stopwords() -> frozenset[str]:
+    """sklearn's English stop words and a few news words; loaded on first use (importing sklearn
+    takes seconds, which every read-only command would pay)."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     extra = {"said", "says", "told", "according", "reported", "report", "reports", "news", "new", "year"}
     return frozenset(ENGLISH_STOP_WORDS) | extra
-
-
-_STOP = _stopwords()
 
 
 # --- items --------------------------------------------------------------------------------------
@@ -139,12 +140,13 @@ class ClusterItem:
 def item_terms(title: str, text: str, max_chars: int) -> tuple[tuple[str, int], ...]:
     """Lexical (term, count) pairs of title (counted twice) and the first ``max_chars`` of text."""
     counts: dict[str, int] = {}
+    stop = _stopwords()
     for weight, chunk in ((2, title), (1, text[:max_chars])):
         for match in _WORD.finditer(chunk):
             word = match.group(0).lower()
             if word.endswith("'s"):
                 word = word[:-2]
-            if len(word) < 3 or word in _STOP:
+            if len(word) < 3 or word in stop:
                 continue
             counts[word] = counts.get(word, 0) + weight
     return tuple((sys.intern(t), c) for t, c in sorted(counts.items()))
