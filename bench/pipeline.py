@@ -80,6 +80,14 @@ def load_set(n: int, data: Path = DATA) -> list[dict[str, Any]]:
     return records
 
 
+def _settings() -> Any:
+    """Default settings, with the parent's ``--set`` overrides (passed in BENCH_SET)."""
+    from storydesk.config import Settings
+
+    pairs = [p for p in os.environ.get("BENCH_SET", "").split("\n") if p]
+    return Settings().with_overrides(pairs) if pairs else Settings()
+
+
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -107,10 +115,9 @@ def _child(mode: str, data_file: Path) -> dict[str, Any]:
 
 def _child_ingest(data_file: Path, count: int) -> dict[str, Any]:
     from storydesk.api import Desk
-    from storydesk.config import Settings
     from storydesk.nlp import load_embedder, load_spacy
 
-    settings = Settings()
+    settings = _settings()
     load_spacy(settings.models.spacy_model)("warm up")
     load_embedder(settings.models).encode(["warm up"])
     from storydesk.extract import Extractor
@@ -137,11 +144,10 @@ def _child_ingest(data_file: Path, count: int) -> dict[str, Any]:
 def _child_floor(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The models alone, over exactly the inputs the desk gives them (``Pipeline.model_inputs``)."""
     from storydesk.cluster import ner_components
-    from storydesk.config import Settings
     from storydesk.nlp import load_embedder, load_spacy
     from storydesk.pipeline import Pipeline
 
-    settings = Settings()
+    settings = _settings()
     pipeline = Pipeline(settings)
     nlp = load_spacy(settings.models.spacy_model)
     embedder = load_embedder(settings.models)
@@ -227,8 +233,10 @@ def _worktree(rev: str) -> Iterator[Path]:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], check=False)
 
 
-def _run(mode: str, data_file: Path, code: Path) -> dict[str, Any]:
-    env = dict(os.environ, PYTHONPATH=str(code), TOKENIZERS_PARALLELISM="false")
+def _run(mode: str, data_file: Path, code: Path, overrides: list[str]) -> dict[str, Any]:
+    env = dict(
+        os.environ, PYTHONPATH=str(code), TOKENIZERS_PARALLELISM="false", BENCH_SET="\n".join(overrides)
+    )
     proc = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--data-file", str(data_file)],
         cwd=code,
@@ -251,6 +259,13 @@ def main() -> None:
     parser.add_argument("--baseline", metavar="REV", help="also ingest with the code of this git revision")
     parser.add_argument("--modes", default=",".join(MODES), help=f"which of {','.join(MODES)} to run")
     parser.add_argument("--json", action="store_true", help="print every run as JSON too")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.NAME=VALUE",
+        help="a setting for this code's runs (not the baseline's), e.g. models.n_process=2",
+    )
     parser.add_argument(
         "--stories-desk",
         type=int,
@@ -283,7 +298,7 @@ def main() -> None:
         for r in range(args.repeat):
             for name, code in codes.items():
                 mode = "ingest" if name == "baseline" else name
-                result = _run(mode, data_file, code)
+                result = _run(mode, data_file, code, [] if name == "baseline" else args.set)
                 runs.setdefault(name, []).append(result)
                 print(
                     f"  run {r + 1} {name}: {result['count'] / result['seconds']:.2f}/s, "

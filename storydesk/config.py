@@ -157,9 +157,6 @@ class ModelSettings(_Checked):
     batch_size: int = setting(
         16, "Texts embedded per batch (64 takes about 250 MB more at its peak for no measurable speed)."
     )
-    embedding_quantize: bool = setting(
-        False, "Run the embedder with int8 dynamic quantisation of its linear layers (faster on CPU)."
-    )
     spacy_batch_size: int = setting(32, "Texts parsed per spaCy batch (nlp.pipe batch_size).")
     n_process: int = setting(
         1, "Processes the spaCy pass runs in (nlp.pipe n_process); each loads its own copy of the model."

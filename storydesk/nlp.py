@@ -124,14 +124,6 @@ class Embedder:
             self._model: Any = SentenceTransformer(target, device="cpu")
         except Exception as exc:  # the library raises many kinds; all mean "no model"
             raise ModelError(f"cannot load embedding model {target!r}: {exc}") from exc
-        if settings.embedding_quantize:
-            # int8 weights for the linear layers, activations quantised on the fly: faster on CPU,
-            # vectors within about 1% (bench/pipeline.py --embedding prints both, with the scores).
-            import torch
-
-            self._model = torch.ao.quantization.quantize_dynamic(
-                self._model, {torch.nn.Linear}, dtype=torch.qint8
-            )
         dim = (
             getattr(self._model, "get_embedding_dimension", None)
             or self._model.get_sentence_embedding_dimension
