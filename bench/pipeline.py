@@ -114,12 +114,15 @@ def _child(mode: str, data_file: Path) -> dict[str, Any]:
 
 
 def _child_ingest(data_file: Path, count: int) -> dict[str, Any]:
+    import storydesk.nlp
     from storydesk.api import Desk
     from storydesk.nlp import load_embedder, load_spacy
 
     settings = _settings()
     load_spacy(settings.models.spacy_model)("warm up")
     load_embedder(settings.models).encode(["warm up"])
+    if hasattr(storydesk.nlp, "load_spacy_ner"):  # the NER-only copy the features use (not in older code)
+        storydesk.nlp.load_spacy_ner(settings.models.spacy_model)("warm up")
     from storydesk.extract import Extractor
 
     # One-time loads (unit tables, gazetteers) are not per-article work: pay them before the clock.
