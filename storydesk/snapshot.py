@@ -24,7 +24,9 @@ from storydesk.errors import SnapshotError
 
 __all__ = ["FORMAT", "MAGIC", "commit", "dumps", "loads", "path_for", "read", "stage"]
 
-FORMAT = 5  # goes up whenever what the state holds changes shape or meaning: an older state starts over
+# Goes up whenever what the state holds changes shape or meaning: an older state starts over.
+# 6: the cluster classes moved into the storydesk.cluster package (their pickled paths changed).
+FORMAT = 6
 _PREFIX = b"storydesk-stream-state "
 MAGIC = _PREFIX + f"{FORMAT}\n".encode("ascii")
 
@@ -43,18 +45,9 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "datasketch.minhash": frozenset({"MinHash"}),
     "datasketch.storage": frozenset({"DictListStorage", "DictSetStorage"}),
     "hnswlib": frozenset({"Index"}),
-    "storydesk.cluster": frozenset(
-        {
-            "ClusterItem",
-            "ExactIndex",
-            "HnswlibIndex",
-            "UsearchIndex",
-            "OnlineClusterer",
-            "_Story",
-            "StorySplit",
-            "StoryMove",
-        }
-    ),
+    "storydesk.cluster.items": frozenset({"ClusterItem"}),
+    "storydesk.cluster.index": frozenset({"ExactIndex", "HnswlibIndex", "UsearchIndex"}),
+    "storydesk.cluster.online": frozenset({"OnlineClusterer", "_Story", "StorySplit", "StoryMove"}),
     "storydesk.config": frozenset({"ClusterSettings", "DedupSettings"}),
     "storydesk.dedup": frozenset({"DuplicateIndex", "_Entry"}),
     "storydesk.models": frozenset({"DedupResult", "Explanation", "StoryMerge", "WireOrigin"}),
