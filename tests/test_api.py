@@ -168,6 +168,7 @@ def test_api_brief_markdown_matches_golden(seeded: Desk) -> None:
     assert got.splitlines() == golden.read_text(encoding="utf-8").splitlines()
 
 
+@pytest.mark.models
 def test_api_interrupted_ingest_keeps_what_was_stored(tmp_path: Path, seeds_dir: Path) -> None:
     desk = Desk.open(tmp_path / "desk.db")
     first = sorted(seeds_dir.iterdir())[0]
@@ -186,6 +187,7 @@ def test_api_interrupted_ingest_keeps_what_was_stored(tmp_path: Path, seeds_dir:
     assert len(desk.articles()) == 2
 
 
+@pytest.mark.models
 def test_api_seeds_plus_wire_items_keep_20000_corroborated_by_every_origin(
     tmp_path: Path, seeds_dir: Path
 ) -> None:

@@ -43,6 +43,7 @@ def corpus(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.models
 def test_cli_ingest_reports_bad_input_and_keeps_the_rest(corpus: Path, tmp_path: Path) -> None:
     db = str(tmp_path / "d.db")
     code, out, _ = _invoke("--db", db, "ingest", str(corpus), "--json")
@@ -65,6 +66,7 @@ def test_cli_ingest_reports_bad_input_and_keeps_the_rest(corpus: Path, tmp_path:
     assert len(json.loads(out)) == 2
 
 
+@pytest.mark.models
 def test_cli_show_json_shape(corpus: Path, tmp_path: Path, article_json_keys: frozenset[str]) -> None:
     db = str(tmp_path / "d.db")
     _invoke("--db", db, "ingest", str(corpus / "good.jsonl"))
@@ -90,6 +92,7 @@ def test_cli_errors_exit_2(tmp_path: Path) -> None:
     assert code == 2 and "cluster.nope" in err
 
 
+@pytest.mark.models
 def test_cli_cluster_writes_one_line_per_input_in_order(tmp_path: Path) -> None:
     records = [
         {"id": "a", "title": "Quake hits Chile", "text": QUAKE},
@@ -112,6 +115,7 @@ def test_cli_cluster_writes_one_line_per_input_in_order(tmp_path: Path) -> None:
     assert [json.loads(x) for x in out.splitlines()] == lines
 
 
+@pytest.mark.models
 def test_cli_eval_clusters_errors_print_titles_verbatim(tmp_path: Path) -> None:
     records = [  # an exact copy labelled as another story: the clusterer must put it with its original
         {"id": "a", "title": "Quake hits [red]Chile[/red]", "text": QUAKE, "story": "quake"},
@@ -138,6 +142,7 @@ def test_cli_cluster_reports_broken_line(tmp_path: Path) -> None:
     assert code == 2 and ":2" in err
 
 
+@pytest.mark.models
 def test_cli_extract_offsets_index_the_input(tmp_path: Path) -> None:
     text = "  Officials said 4,000 residents left Passau on Sunday.  "
     src = tmp_path / "in.jsonl"

@@ -254,6 +254,7 @@ def test_extract_bad_input_never_raises(extractor: Extractor, text: str) -> None
     _check_offsets(text, ex)
 
 
+@pytest.mark.models
 def test_extract_respects_max_chars(extractor: Extractor) -> None:
     short = Extractor(ExtractSettings(max_chars=40), ModelSettings())
     text = "Emomali Rahmon visited Dushanbe. " * 10

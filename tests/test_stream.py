@@ -118,6 +118,7 @@ def _one_pass(tmp_path: Path, settings: Settings) -> tuple[Any, ...]:
 
 
 @pytest.mark.parametrize("index", ["exact", "usearch"])
+@pytest.mark.models
 def test_stream_batches_resume_and_match_one_pass(tmp_path: Path, index: str) -> None:
     settings = _settings(index=index)
     expected = _one_pass(tmp_path, settings)
@@ -136,6 +137,7 @@ def test_stream_batches_resume_and_match_one_pass(tmp_path: Path, index: str) ->
     assert len(expected[0]) == 3  # the three events, the copy and the undated piece inside them
 
 
+@pytest.mark.models
 def test_stream_older_batch_starts_over_and_still_matches(tmp_path: Path) -> None:
     settings = _settings()
     expected = _one_pass(tmp_path, settings)
@@ -150,6 +152,7 @@ def test_stream_older_batch_starts_over_and_still_matches(tmp_path: Path) -> Non
     assert {frozenset(s[2]) for s in got[0]} == {frozenset(s[2]) for s in expected[0]}
 
 
+@pytest.mark.models
 def test_stream_missing_stale_or_changed_settings_start_over(tmp_path: Path) -> None:
     db = tmp_path / "d.db"
     with Desk.open(db) as desk:
@@ -191,6 +194,7 @@ def _saved_state(tmp_path: Path) -> tuple[Path, str]:
     return db, token
 
 
+@pytest.mark.models
 def test_stream_foreign_state_is_refused_not_run(tmp_path: Path) -> None:
     db, token = _saved_state(tmp_path)
     marker = tmp_path / "ran"
@@ -205,6 +209,7 @@ def test_stream_foreign_state_is_refused_not_run(tmp_path: Path) -> None:
         snapshot.loads(b"garbage")
 
 
+@pytest.mark.models
 def test_stream_state_of_an_older_format_starts_over_and_says_so(tmp_path: Path) -> None:
     db, token = _saved_state(tmp_path)
     path = snapshot.path_for(db)
@@ -219,6 +224,7 @@ def test_stream_state_of_an_older_format_starts_over_and_says_so(tmp_path: Path)
         assert desk.ingest([_write(tmp_path / "c.jsonl", ARTICLES[5:6])]).stream == "resumed"
 
 
+@pytest.mark.models
 def test_stream_interrupted_batch_leaves_the_saved_state_usable(tmp_path: Path) -> None:
     db = tmp_path / "d.db"
     with Desk.open(db) as desk:
@@ -235,6 +241,7 @@ def test_stream_interrupted_batch_leaves_the_saved_state_usable(tmp_path: Path) 
         assert summary.stream == "resumed" and summary.added == 3
 
 
+@pytest.mark.models
 def test_recluster_matches_one_pass(tmp_path: Path) -> None:
     expected = _one_pass(tmp_path, _settings())
     with Desk.open(tmp_path / "many.db") as desk:
@@ -252,6 +259,7 @@ def test_recluster_matches_one_pass(tmp_path: Path) -> None:
         assert summary.stream == "resumed" and summary.added == 1
 
 
+@pytest.mark.models
 def test_stream_batch_that_raced_another_ingest_clusters_everything(tmp_path: Path) -> None:
     db = tmp_path / "d.db"
     with Desk.open(db) as first, Desk.open(db) as second:
@@ -271,6 +279,7 @@ def test_stream_batch_that_raced_another_ingest_clusters_everything(tmp_path: Pa
         assert copy.duplicates == 1 and copy.stream == "resumed"  # the saved state is the raced batch's
 
 
+@pytest.mark.models
 def test_cluster_records_reuses_cached_features_in_another_order(monkeypatch: pytest.MonkeyPatch) -> None:
     from storydesk.pipeline import Pipeline, cluster_records
 
