@@ -40,7 +40,7 @@ def test_evaluate_html_score_averages_over_documents() -> None:
 def test_evaluate_html_quality_gate(shared_data: Path) -> None:
     report = evaluate_html(shared_data / "article-extraction-benchmark")
     assert report.documents == 181
-    assert report.clean.f1 >= 0.95  # measured 0.961 (trafilatura alone: 0.960)
+    assert report.clean.f1 >= 0.951  # measured 0.961 (trafilatura alone: 0.960), minus 0.01
     assert report.clean.f1 >= report.raw.f1 - 0.002  # cleaning must not cost extraction quality
     assert len(report.rejected) <= 2
     assert "storydesk clean" in report.format()

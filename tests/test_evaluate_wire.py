@@ -81,7 +81,8 @@ def test_evaluate_wire_counts_mere_mentions(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("split", "min_accuracy", "min_wire_f1"),
     # Measured: dev 0.986 accuracy / 0.923 agency F1; train (where the patterns were developed) 0.993 / 0.964.
-    [("dev", 0.95, 0.80), ("train", 0.98, 0.93)],
+    # Floors: the measured figures minus 0.01.
+    [("dev", 0.976, 0.913), ("train", 0.983, 0.954)],
 )
 def test_evaluate_wire_polnear_quality_gate(
     shared_data: Path, split: str, min_accuracy: float, min_wire_f1: float
