@@ -1,6 +1,6 @@
 """A desk's stream state on disk: what lets the next batch go on without re-reading the store.
 
-The state (the duplicate index and the online clusterer, see ``storydesk.pipeline.StreamState``) is
+The state (the duplicate index and the online clusterer, see ``storydesk.stream.StreamState``) is
 saved as pickle: its numpy arrays and HNSW graphs travel as raw bytes, so 100k articles save and load
 in seconds. Pickle runs code named in the file, so reading admits only the classes the state is made
 of: a tampered or foreign file fails with ``SnapshotError`` instead of running anything. Nor may it
