@@ -21,12 +21,15 @@ import re
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from storydesk.config import DedupSettings
 from storydesk.models import DedupResult, WireOrigin
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
 
 __all__ = [
     "AGENCIES",
@@ -174,6 +177,10 @@ class DuplicateIndex:
     def __init__(self, settings: DedupSettings) -> None:
         if not 0.0 < settings.near_threshold <= 1.0:
             raise ValueError("near_threshold must be in (0, 1]")
+        # datasketch is imported here, not with the module: it takes most of a second (scipy), which
+        # every read-only command would pay for a class only ingest builds.
+        from datasketch import MinHash, MinHashLSH
+
         self._settings = settings
         self._template = MinHash(num_perm=settings.num_perm, seed=settings.seed)
         self._lsh = MinHashLSH(
@@ -238,6 +245,8 @@ class DuplicateIndex:
         return bytes(buffer)
 
     def _signature_for(self, key: str, shingles: np.ndarray) -> LeanMinHash:
+        from datasketch import LeanMinHash, MinHash
+
         minhash = MinHash(
             num_perm=self._settings.num_perm,
             seed=self._settings.seed,

@@ -191,10 +191,12 @@ def records_to_articles(records: Sequence[Mapping[str, Any]]) -> list[Article]:
 def featurize_records(
     records: Sequence[Mapping[str, Any]], settings: ClusterSettings, models: ModelSettings | None = None
 ) -> list[Any]:
-    """ClusterItems for records (embeddings + NER), in record order."""
-    from storydesk.cluster import Featurizer
+    """ClusterItems for records (embeddings + NER), in record order, by the pipeline's featurizer."""
+    from storydesk.config import Settings
+    from storydesk.pipeline import Pipeline
 
-    return Featurizer(settings, models or ModelSettings()).featurize(records_to_articles(records))
+    pipeline = Pipeline(Settings(cluster=settings, models=models or ModelSettings()))
+    return list(pipeline.featurize(records_to_articles(records)))
 
 
 def online_assign(
