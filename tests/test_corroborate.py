@@ -501,3 +501,28 @@ def test_corroborate_about_two_thirds_and_more_than_70_percent_are_compatible_wi
                  text_b, [("about two thirds", 2 / 3, "of the border", "fraction", "~")])  # fmt: skip
     assert [f.status for f in facts] == ["corroborated"]
     assert facts[0].note is not None and "compatible" in facts[0].note
+
+
+def test_corroborate_a_listed_count_and_a_demonym_count_the_same_people() -> None:
+    # "12 Somali and 11 Yemeni pirates" counts Somali pirates; "12 Somalis" names the same people
+    text_a = "Marine commandos boarded the dhow to nab 12 Somali and 11 Yemeni pirates, the navy said."
+    text_b = "Marine commandos boarded the dhow and arrested 12 Somalis, the navy said."
+    facts = _two(
+        text_a, [("12", 12, "Somali and 11 Yemeni pirates", None, "="), ("11", 11, "Yemeni pirates", None, "=")],
+        text_b, [("12", 12, "Somalis", None, "=")],
+    )  # fmt: skip
+    assert sorted((f.value, f.status) for f in facts) == [(11, "single-source"), (12, "corroborated")]
+
+
+def test_corroborate_a_bound_agrees_only_with_a_related_sentence() -> None:
+    # "more than three seasons" as coach and "four seasons" as a player are two facts, not one
+    text_a = "Cheeks was fired after more than three seasons as coach of the 76ers, the team said."
+    text_b = "He spent four seasons with the Knicks as a player before he retired in New York."
+    facts = _two(text_a, [("more than three", 3, "seasons", None, ">")],
+                 text_b, [("four", 4, "seasons", None, "=")])  # fmt: skip
+    assert sorted((f.value, f.status) for f in facts) == [(3, "single-source"), (4, "single-source")]
+    # the same clause with an exact count is one corroborated fact
+    text_c = "Cheeks was fired after four seasons as coach of the 76ers, the team said on Monday."
+    facts = _two(text_a, [("more than three", 3, "seasons", None, ">")],
+                 text_c, [("four", 4, "seasons", None, "=")])  # fmt: skip
+    assert [f.status for f in facts] == ["corroborated"]

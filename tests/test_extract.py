@@ -332,6 +332,33 @@ def test_extract_quantities_read_numbers_as_written(
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # (value, bound, unit, counts) of every quantity, in order
+        (  # a comparison leaves the counted noun out; "a decade" is no unit
+            "The country has 32 million people, compared with 55.3 million a decade ago.",
+            [(32e6, "=", None, "people"), (55.3e6, "=", None, "people")],
+        ),
+        (
+            "The town had 2,500 residents, up from 1,800 in 1990.",
+            [(2500, "=", None, "residents"), (1800, "=", None, "residents")],
+        ),
+        ("Cheeks spent three - plus seasons as coach of the team.", [(3, ">", None, "seasons")]),
+        ("Iverson is a four - time All-Star.", [(4, "=", None, "times")]),
+        (  # two numbers in one list: the second is not what the first counts
+            "Commandos nabbed 12 Somali and 11 Yemeni pirates on the dhow.",
+            [(12, "=", None, "Somali and 11 Yemeni pirates"), (11, "=", None, "Yemeni pirates")],
+        ),
+    ],
+)
+def test_extract_quantities_say_what_they_count(
+    extractor: Extractor, text: str, expected: list[tuple[float, str, str | None, str | None]]
+) -> None:
+    got = [(q.value, q.bound, q.unit, q.counts) for q in extractor.extract(text).quantities]
+    assert [(pytest.approx(v), b, u, c) for v, b, u, c in expected] == got
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "It happened at about 7 p. m. on Friday near the store.",
