@@ -28,6 +28,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from storydesk.models import Article, Bound, Citation, Extraction, Fact, FactStatus, Quantity, Quote
 
@@ -144,7 +145,7 @@ def _sentence_at(spans: Sequence[tuple[int, int]], start: int, end: int, text_le
 # --- terms --------------------------------------------------------------------------------------
 
 _STOP = _words(
-    "a an the of in on at to for from by with and or but as into onto over under about than "
+    "a an co the of in on at to for from by with and or but as into onto over under about than "
     "more less fewer some any its it their his her our your this that these those there here "
     "who whom whose which what when where while is are was were be been being has have had do "
     "does did not no so such up out off also all most many much very just only per via since "
@@ -169,6 +170,9 @@ _IRREGULAR = {
     "police": "police",
     "personnel": "personnel",
     "troops": "troop",
+    "crewmen": "crewman",
+    "grandchildren": "grandchild",
+    "schoolchildren": "child",
 }
 # Counted nouns that name the same kind of thing; a tuple expands one word into several terms.
 _CONCEPTS: dict[str, tuple[str, ...]] = {
@@ -187,10 +191,23 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
     "fighter": ("fighter",),
     "person": ("person",),
     "individual": ("person",),
+    "kid": ("child",),
+    "coworker": ("worker",),
+    "colleague": ("worker",),
+    "employee": ("worker",),
+    "staffer": ("worker",),
+    "grandkid": ("grandchild",),
+    "crewman": ("crew",),
+    "crewmember": ("crew",),
+    "sailor": ("crew",),
+    "seafarer": ("crew",),
+    "rifle": ("gun",),
+    "firearm": ("gun",),
+    "handgun": ("gun",),
     "percent": ("%",),
     "pct": ("%",),
 }
-_BIGRAMS = {("service", "member"): "soldier", ("force", "member"): "soldier"}
+_BIGRAMS = {("service", "member"): "soldier", ("force", "member"): "soldier", ("crew", "member"): "crew"}
 # Heads too generic to say what is counted: "members of X" counts X.
 _GENERIC = _words("member number part share portion proportion line lot group kind type worth value amount")
 _TIME_UNITS = _words("year month week day hour minute second decade century yr yrs hr hrs min sec fortnight")
@@ -215,6 +232,7 @@ def _lemma(word: str) -> str:
     return word
 
 
+_MODEL_PLURAL = re.compile(r"(?<=\d)s\b")
 _LISTED = re.compile(r"^(.*?)\s+(?:and|or)\s+\S*\d\S*\s+.*?(\S+)$")
 
 
@@ -223,6 +241,7 @@ def _count_terms(counts: str) -> tuple[tuple[str, ...], str | None]:
 
     ``members of the Afghan security force members`` -> (afghan, security, soldier), head soldier.
     """
+    counts = _MODEL_PLURAL.sub("", counts)  # "seven AK-47s" counts AK-47s
     listed = _LISTED.match(counts)
     if listed:  # "Somali and 11 Yemeni pirates": this number counts the Somali pirates
         counts = f"{listed.group(1)} {listed.group(2)}"
@@ -348,6 +367,7 @@ class _Claim:
     sentence_text: str
     clause: str
     quoted: bool
+    person: str | None = None  # whose age, by surname: "age of Robert Buckley" -> buckley
 
 
 @dataclass(slots=True)
@@ -448,6 +468,22 @@ def _keep_quantity(q: Quantity) -> tuple[tuple[str, ...], str | None] | None:
     return terms, head
 
 
+_NAME_SUFFIXES = _words("jr sr ii iii iv")
+
+
+def _age_person(counts: str | None) -> str | None:
+    """The surname whose age a quantity gives ("age of Anthony LaCalamita III"), None for a common noun."""
+    if not counts or not counts.lower().startswith("age of "):
+        return None
+    words = [w for w in _WORD.findall(counts[7:]) if w.lower().rstrip(".") not in _NAME_SUFFIXES]
+    return words[-1].lower() if words and words[-1][:1].isupper() else None
+
+
+def _same_person(a: str, b: str) -> bool:
+    """One surname, allowing the one-letter misspellings rewrites carry ("Rait", "Raite")."""
+    return a == b or (min(len(a), len(b)) >= 4 and SequenceMatcher(None, a, b).ratio() >= 0.8)
+
+
 def _claims(arts: Sequence[_Article]) -> list[_Claim]:
     claims: list[_Claim] = []
     for art in arts:
@@ -493,6 +529,7 @@ def _claims(arts: Sequence[_Article]) -> list[_Claim]:
                     sentence_text=sentence_text,
                     clause=_clause(text, span, q.start, q.end),
                     quoted=_inside_quote(art.extraction.quotes, q, text, span),
+                    person=_age_person(q.counts),
                 )
             )
     return claims
@@ -608,6 +645,8 @@ def _frame(a: _Claim, b: _Claim) -> tuple[float, float, float] | None:
         return None
     if needs_head and a.head != b.head and a.head not in b.terms and b.head not in a.terms:
         return None  # "12 Somali" and "12 Somali pirates" count the same people; "12 ships" does not
+    if a.person and b.person and not _same_person(a.person, b.person):
+        return None  # two people's ages
     overlap = len(a.terms & b.terms) / max(1, min(len(a.terms), len(b.terms)))
     jac = _jaccard(a.terms, b.terms) if (a.terms or b.terms) else 1.0
     return overlap, jac, _jaccard(a.context, b.context)
@@ -634,6 +673,7 @@ def _match(a: _Claim, b: _Claim, tolerance: float) -> float:
         and a.unit == b.unit
         and a.article_id != b.article_id
         and "time" not in (a.head, b.head)  # "a four-time All-Star" is no count of anything else
+        and not (a.person and b.person)  # two named people's ages
         and (_same_value(a, b) or (_claims_agree(a, b, tolerance) and _near(a.base, b.base)))
     ):
         # the same value counted under another noun ("23 pirates", "23 suspects", "took 23 of them"):
@@ -647,9 +687,10 @@ def _match(a: _Claim, b: _Claim, tolerance: float) -> float:
     overlap, jac, ctx = frame
     if a.article_id == b.article_id and not _claims_agree(a, b, tolerance):
         return 0.0  # one article's two incompatible values are two facts ("12 Somali and 11 Yemeni")
-    if a.article_id == b.article_id and a.sentence == b.sentence and not _same_value(a, b):
-        # two values side by side are two things ("20,000 reservists after more than 1,000 soldiers
-        # fled"), unless one restates the other in another unit ("600 metres (2,000 feet)")
+    # two values side by side are two things ("20,000 reservists after more than 1,000 soldiers fled"),
+    # unless one restates the other in another unit ("about 60 metres (200 feet)")
+    restated = _unit_differs(a, b) and _claims_agree(a, b, tolerance)
+    if a.article_id == b.article_id and a.sentence == b.sentence and not _same_value(a, b) and not restated:
         return 0.0
     if _same_value(a, b):
         return 3.0 + jac + ctx if overlap >= 0.5 or (not a.terms and not b.terms) else 0.0
@@ -658,7 +699,8 @@ def _match(a: _Claim, b: _Claim, tolerance: float) -> float:
         # the same counted thing named in full ("Afghan service members"), or restated in one
         # article (a lead's "more than 1,000", the body's 1,037), needs no shared context
         specific = len(a.terms & b.terms) >= 2 or a.article_id == b.article_id
-        related = jac > 0.5 and (equal or specific or ctx >= CONTEXT_RELATED)
+        same_noun = jac > 0.5 or overlap >= 1.0  # "100 vessels" names what "100 merchant vessels" does
+        related = same_noun and (equal or specific or ctx >= CONTEXT_RELATED)
         return 2.0 + jac + ctx if related or ctx >= CONTEXT_COMPATIBLE else 0.0
     return 0.0
 
@@ -684,6 +726,8 @@ def _conflict_score(a: _Claim, b: _Claim) -> float:
         # durations ("three years", "nearly four seasons") rarely name what lasted; ages name whose age
         return 0.0
     _, jac, ctx = frame
+    if a.person and b.person:
+        return jac + max(ctx, CONTEXT_CONFLICT)  # one named person, two ages: whatever the sentences say
     if jac < TERMS_CONFLICT or ctx < CONTEXT_CONFLICT:
         return 0.0
     return jac + ctx

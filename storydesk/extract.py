@@ -614,7 +614,12 @@ def _token_value(tok: Token) -> float | None:
 def _is_number(tok: Token) -> bool:
     low = tok.lower_
     if _word_value(low) is not None:
-        return tok.dep_ == "nummod" and low != "dozen"
+        if low == "dozen":
+            return False
+        # "seven AK-47 assault rifles": a parser may hang the number on the model name as a compound
+        return tok.dep_ == "nummod" or (
+            tok.dep_ == "compound" and tok.head.i > tok.i and tok.head.pos_ in ("NOUN", "PROPN", "NUM")
+        )
     return bool(_DIGITS.fullmatch(tok.text))
 
 
@@ -776,7 +781,11 @@ def _record(doc: Doc, start: int, end: int) -> list[Quantity] | None:
         return None
     if end + 2 < n and doc[end + 2].text in ("-", "–", "/"):
         return None  # "1-800-..." or a date, not a record
-    following = {t.lemma_.lower() for t in doc[end + 2 : min(n, end + 5)]}
+    following: set[str] = set()
+    for t in doc[end + 2 : min(n, end + 5)]:  # the noun the pair modifies: "an 88-72 overtime loss"
+        if t.pos_ not in ("NOUN", "ADJ", "PROPN"):
+            break  # "opened 9-14 with eight losses": a record, whatever follows
+        following.add(t.lemma_.lower())
     names = (
         ("points of the winner", "points of the loser") if following & _SCORE_AFTER else ("wins", "losses")
     )
@@ -986,6 +995,8 @@ def _counted(doc: Doc, run: Span, end_tok: Token, unit: str | None) -> str | Non
         return doc[start : _of_chain(doc, objs[0], 8)].text
     if head.dep_ in ("nummod", "quantmod", "compound", "amod") and head.head.i > end_tok.i:
         noun = head.head
+        if noun.pos_ == "PROPN" and noun.dep_ in ("nummod", "compound") and 0 < noun.head.i - noun.i <= 3:
+            noun = noun.head  # "seven AK-47 assault rifles": the name modifies what is counted
         if noun.pos_ not in ("NOUN", "PROPN") or noun.i - end_tok.i > 6:
             return None
         return doc[end_tok.i + 1 : _of_chain(doc, noun, 8)].text

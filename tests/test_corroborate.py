@@ -526,3 +526,33 @@ def test_corroborate_a_bound_agrees_only_with_a_related_sentence() -> None:
     facts = _two(text_a, [("more than three", 3, "seasons", None, ">")],
                  text_c, [("four", 4, "seasons", None, "=")])  # fmt: skip
     assert [f.status for f in facts] == ["corroborated"]
+
+
+def test_corroborate_one_named_person_with_two_ages_is_a_conflict_two_people_are_two_facts() -> None:
+    text_a = "On Saturday, 32-year-old Englishman Robert Buckley fell about 600 metres near the hut."
+    text_b = "A day after the other death, 31-year-old Robert Buckley of the U.K. slipped on the ice."
+    buckley = "age of Robert Buckley"
+    facts = _two(text_a, [("32-year-old", 32, buckley, "years", "=")],
+                 text_b, [("31-year-old", 31, buckley, "years", "=")])  # fmt: skip
+    assert [f.status for f in facts] == ["conflicting"]
+    # the same age of two people is two single-source facts, however alike the sentences
+    facts = _two(text_a, [("32-year-old", 32, buckley, "years", "=")],
+                 text_a.replace("Robert Buckley", "Duncan Rait"), [("32-year-old", 32, "age of Duncan Rait", "years", "=")])  # fmt: skip
+    assert sorted(f.status for f in facts) == ["single-source", "single-source"]
+
+
+def test_corroborate_a_parenthetical_conversion_restates_the_value() -> None:
+    # "about 60 metres (200 feet)": one claim in two units, so it joins the articles that say 200 feet
+    text_a = "Rait died after slipping and falling about 60 metres (200 feet) from a ridge."
+    text_b = "Rait died after slipping and falling 200ft from a ridge in the same national park."
+    facts = _two(text_a, [("about 60 metres", 60, None, "metres", "~"), ("200 feet", 200, None, "feet", "=")],
+                 text_b, [("200ft", 200, None, "ft", "=")])  # fmt: skip
+    assert [(f.status, len(f.citations)) for f in facts] == [("corroborated", 2)]
+
+
+def test_corroborate_a_noun_named_more_fully_is_the_same_count() -> None:
+    text_a = "Pirates have already attacked as many as 100 merchant vessels transiting the lane this year."
+    text_b = "Nearly 100 vessels were targeted off Somalia, the maritime bureau said."
+    facts = _two(text_a, [("as many as 100", 100, "merchant vessels", None, "<")],
+                 text_b, [("Nearly 100", 100, "vessels", None, "~")])  # fmt: skip
+    assert [f.status for f in facts] == ["corroborated"]

@@ -345,6 +345,23 @@ def test_extract_quantities_read_numbers_as_written(
         ),
         ("Cheeks spent three - plus seasons as coach of the team.", [(3, ">", None, "seasons")]),
         ("Iverson is a four - time All-Star.", [(4, "=", None, "times")]),
+        (  # a parser hangs "seven" on the model name: still seven rifles
+            "Commandos seized seven AK-47 assault rifles and a launcher.",
+            [(7, "=", None, "AK-47 assault rifles")],
+        ),
+        (  # a record, though "losses" follows later in the sentence
+            "The 76ers have opened 9-14 with eight losses in their last 10 games.",
+            [
+                (9, "=", None, "wins"),
+                (14, "=", None, "losses"),
+                (8, "=", None, "losses"),
+                (10, "=", None, "games"),
+            ],
+        ),
+        (
+            "They won a 109-100 overtime victory.",
+            [(109, "=", None, "points of the winner"), (100, "=", None, "points of the loser")],
+        ),
         (  # two numbers in one list: the second is not what the first counts
             "Commandos nabbed 12 Somali and 11 Yemeni pirates on the dhow.",
             [(12, "=", None, "Somali and 11 Yemeni pirates"), (11, "=", None, "Yemeni pirates")],
