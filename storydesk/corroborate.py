@@ -23,6 +23,7 @@ Decisions (documented here because the brief relies on them):
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections import Counter, defaultdict
@@ -368,6 +369,7 @@ class _Claim:
     clause: str
     quoted: bool
     person: str | None = None  # whose age, by surname: "age of Robert Buckley" -> buckley
+    moved: bool = False  # a verb moved the figure there: "the death toll rose to 24"
 
 
 @dataclass(slots=True)
@@ -468,6 +470,15 @@ def _keep_quantity(q: Quantity) -> tuple[tuple[str, ...], str | None] | None:
     return terms, head
 
 
+#: A figure a verb moves, right before it: "rose to 24", "has climbed to more than 30", "revised up to".
+_MOVED = re.compile(
+    r"\b(?:rose|ris(?:e|es|en|ing)|climb(?:s|ed|ing)?|increas(?:e|es|ed|ing)|jump(?:s|ed|ing)?"
+    r"|gr(?:ew|own|ows|owing)|mount(?:s|ed|ing)?|swell(?:s|ed|ing)?|swollen|soar(?:s|ed|ing)?"
+    r"|surg(?:e|es|ed|ing)|reach(?:es|ed|ing)?|revised(?:\s+(?:up|down)(?:wards?)?)?|rais(?:e|es|ed|ing)"
+    r"|f(?:ell|alls|allen|alling)|dropp(?:ed|ing)|drops|declin(?:e|es|ed|ing)|decreas(?:e|es|ed|ing))"
+    r"\s+(?:to|at)\s+(?:[\w$€£]+\s+){0,2}$",
+    re.I,
+)
 _NAME_SUFFIXES = _words("jr sr ii iii iv")
 
 
@@ -530,6 +541,7 @@ def _claims(arts: Sequence[_Article]) -> list[_Claim]:
                     clause=_clause(text, span, q.start, q.end),
                     quoted=_inside_quote(art.extraction.quotes, q, text, span),
                     person=_age_person(q.counts),
+                    moved=bool(_MOVED.search(text[max(span[0], q.start - 60) : q.start])),
                 )
             )
     return claims
@@ -546,7 +558,10 @@ def _inside_quote(quotes: Sequence[Quote], q: Quantity, text: str, span: tuple[i
 
 # A clause boundary: punctuation, or a reporting verb introducing what was reported.
 _CLAUSE_BREAK = re.compile(
-    r"[,;:—–][\"”’]?\s+|\s+-\s+|\s(?:told|said|reported|says|announced|stated)(?:\s+\w+){0,3}?\s+that\s",
+    r"[,;:—–][\"”’]?\s+"
+    # a spaced dash, not the hyphen of a tokenised compound ("36 - year - old", "co - workers")
+    r"|(?<!\d)(?<!\bco)(?<!\bex)\s+-\s+(?!(?:year|old|month|week|day|hour|minute|time|plus|point)s?\b)"
+    r"|\s(?:told|said|reported|says|announced|stated)(?:\s+\w+){0,3}?\s+that\s",
     re.IGNORECASE,
 )
 _ATTRIBUTION_CLAUSE = re.compile(
@@ -826,7 +841,14 @@ def _quantity_fact(group: _Group, arts: Mapping[str, _Article], tolerance: float
     origins = tuple(dict.fromkeys(c.source for c in claims))
     status: FactStatus
     note: str | None
-    if conflicts:
+    series = _update_series(conflicts, arts) if conflicts else None
+    if series is not None:
+        # a figure that moved ("the death toll rose to 24"): the latest value stands, the rest is history
+        chosen = series[-1]
+        current = {c.source for c in claims if _claims_agree(c, chosen, tolerance)}
+        status = "corroborated" if len(current) >= 2 else "single-source"
+        note = "updated: " + " → ".join(f"{c.value_text} ({c.source})" for c in series)
+    elif conflicts:
         status = "conflicting"
         note = "; ".join(
             f"{a.value_text} ({a.source}) conflicts with {b.value_text} ({b.source})" for a, b in conflicts
@@ -854,6 +876,46 @@ def _quantity_fact(group: _Group, arts: Mapping[str, _Article], tolerance: float
         note=note,
         variants=tuple(dict.fromkeys(c.value_text for c in values.values())),
     )
+
+
+def _when(art: _Article) -> dt.datetime | None:
+    a = art.article
+    if a.published_at is not None:
+        return a.published_at.replace(tzinfo=None)
+    return dt.datetime.combine(a.published, dt.time()) if a.published is not None else None
+
+
+def _update_series(
+    conflicts: Sequence[tuple[_Claim, _Claim]], arts: Mapping[str, _Article]
+) -> list[_Claim] | None:
+    """The values of a figure in the order it moved, when every conflict is explained by a later
+    report that says the figure moved ("rose to 24") and is not dated before the one it revises;
+    None when any conflict is a plain disagreement."""
+    later_of: dict[int, _Claim] = {}
+    earlier: set[int] = set()
+    for a, b in conflicts:
+        t_a, t_b = _when(arts[a.article_id]), _when(arts[b.article_id])
+        if not (a.moved or b.moved):
+            return None  # neither says the figure moved: a disagreement
+        if a.moved and b.moved:  # "rose to 12", later "rose to 24": the dates say which came first
+            if t_a is None or t_b is None or t_a == t_b:
+                return None
+            old, new = (a, b) if t_a < t_b else (b, a)
+        else:
+            old, new = (b, a) if a.moved else (a, b)
+            t_old, t_new = (t_b, t_a) if a.moved else (t_a, t_b)
+            if t_old is not None and t_new is not None and t_new < t_old:
+                return None  # "rose to" in a report dated before the figure it would revise
+        later_of[new.order] = new
+        earlier.add(old.order)
+    latest = [c for order, c in later_of.items() if order not in earlier]
+    if len(latest) != 1:
+        return None
+    history = {c.order: c for pair in conflicts for c in pair if c.order in earlier}
+    return [
+        *sorted(history.values(), key=lambda c: (_when(arts[c.article_id]) or dt.datetime.min, c.order)),
+        latest[0],
+    ]
 
 
 def _shortest_clause(claims: Sequence[_Claim], chosen: _Claim) -> str:

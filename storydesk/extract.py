@@ -1004,7 +1004,26 @@ def _counted(doc: Doc, run: Span, end_tok: Token, unit: str | None) -> str | Non
     objs = [c for p in preps for c in p.children if c.dep_ == "pobj"]
     if objs:
         return doc[objs[0].left_edge.i : _of_chain(doc, objs[0], 8)].text
-    return None
+    return _changed_subject(doc, head)
+
+
+#: Verbs that move a figure, or say where it stands: "the death toll rose to 24", "stood at 12".
+_LEVEL_VERBS = frozenset({
+    "rise", "climb", "increase", "jump", "grow", "reach", "mount", "swell", "soar", "surge", "fall", "drop",
+    "decline", "decrease", "revise", "raise", "stand",
+})  # fmt: skip
+
+
+def _changed_subject(doc: Doc, number: Token) -> str | None:
+    """What a figure counts when a verb moves it there: the verb's subject ("the death toll")."""
+    prep = number.head
+    if number.dep_ != "pobj" or prep.lower_ not in ("to", "at") or prep.head.lemma_ not in _LEVEL_VERBS:
+        return None
+    subject = next((c for c in prep.head.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+    if subject is None or subject.pos_ not in ("NOUN", "PROPN"):
+        return None
+    start = next((t.i for t in subject.lefts if t.dep_ in ("compound", "amod", "nmod")), subject.i)
+    return doc[start : _of_chain(doc, subject, 8)].text
 
 
 # --- quotes -------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -556,3 +557,30 @@ def test_corroborate_a_noun_named_more_fully_is_the_same_count() -> None:
     facts = _two(text_a, [("as many as 100", 100, "merchant vessels", None, "<")],
                  text_b, [("Nearly 100", 100, "vessels", None, "~")])  # fmt: skip
     assert [f.status for f in facts] == ["corroborated"]
+
+
+def _toll(day: int, text: str, phrase: str, value: int) -> tuple[Article, Extraction]:
+    art = Article(id=f"d{day}", text=text, raw_text=text, title="Quake", published=dt.date(2024, 1, day))
+    return art, Extraction(art.id, quantities=(_qty(text, phrase, value, "death toll"),))
+
+
+def test_corroborate_a_figure_that_moved_is_an_update_not_a_conflict() -> None:
+    first = _toll(1, "The death toll from the quake stood at 12 on Monday, officials said.", "12", 12)
+    later = _toll(2, "The death toll from the quake rose to 24 on Tuesday, officials said.", "24", 24)
+    again = _toll(3, "The death toll from the quake has risen to 24, officials said on Wednesday.", "24", 24)
+    arts = [first[0], later[0], again[0]]
+    ext = {a.id: e for a, e in (first, later, again)}
+    facts = corroborate(arts, ext, {"d1": "Reuters", "d2": "AP", "d3": "AFP"})
+    assert [(f.status, f.value) for f in facts if f.kind == "quantity"] == [("corroborated", 24)]
+    fact = next(f for f in facts if f.kind == "quantity")
+    assert fact.note == "updated: 12 (Reuters) → 24 (AP)"
+    assert len(fact.citations) == 3
+    # "rose to 24" in a report dated before the 12 it would revise is a disagreement
+    early = _toll(1, later[0].text, "24", 24)
+    late = _toll(2, first[0].text, "12", 12)
+    facts = corroborate([early[0], late[0]], {"d1": early[1], "d2": late[1]}, {"d1": "Reuters", "d2": "AP"})
+    assert [f.status for f in facts if f.kind == "quantity"] == ["conflicting"]
+    # and without a verb that moves it, two values are a conflict whatever the dates
+    plain = _toll(2, "The death toll from the quake was 24 on Tuesday, officials said.", "24", 24)
+    facts = corroborate([first[0], plain[0]], {"d1": first[1], "d2": plain[1]}, {"d1": "Reuters", "d2": "AP"})
+    assert [f.status for f in facts if f.kind == "quantity"] == ["conflicting"]

@@ -362,6 +362,8 @@ def test_extract_quantities_read_numbers_as_written(
             "They won a 109-100 overtime victory.",
             [(109, "=", None, "points of the winner"), (100, "=", None, "points of the loser")],
         ),
+        ("The death toll from the quake rose to 24 on Tuesday.", [(24, "=", None, "death toll")]),
+        ("The number of dead has risen to 30, officials said.", [(30, "=", None, "number of dead")]),
         (  # two numbers in one list: the second is not what the first counts
             "Commandos nabbed 12 Somali and 11 Yemeni pirates on the dhow.",
             [(12, "=", None, "Somali and 11 Yemeni pirates"), (11, "=", None, "Yemeni pirates")],
