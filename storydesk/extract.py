@@ -552,6 +552,7 @@ _FRACTIONS = {
 }  # fmt: skip
 _DIGITS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+")
 # What follows a number that makes it a clock time, not a quantity: "7 p. m.", "3pm", "1100 hrs".
+_MILITARY_TIME = re.compile(r"(?:[01]\d|2[0-3])[0-5]\d")
 _CLOCK_AFTER = re.compile(
     rf"\s*(?:[ap]\.?\s?m\b\.?|hrs\b|h\b|GMT\b|UTC\b|o'clock\b|:\s?\d\d|(?:th\s)?{_MONTH_RE}\b)", re.I
 )
@@ -623,6 +624,10 @@ def _is_number(tok: Token) -> bool:
     return bool(_DIGITS.fullmatch(tok.text))
 
 
+_SPAN_UNITS = frozenset({"minute", "hour", "day", "week", "fortnight", "month", "year", "decade"})
+_SPAN_AFTER = frozenset({"later", "after", "earlier", "before"})
+
+
 def _number_run(doc: Doc, i: int) -> tuple[int, int, float] | None:
     """(start, end, value) of the number starting at token ``i``: digits split by a tokenizer
     ("2, 000", ". 09", "seventy - three"), number words, fractions ("two thirds", "one-sixth") and
@@ -655,6 +660,22 @@ def _number_run(doc: Doc, i: int) -> tuple[int, int, float] | None:
         return start, j, value
     if tok.lower_ == "twice":
         return start, i + 1, 2.0
+    if (
+        tok.lower_ == "a"
+        and i + 3 < n
+        and doc[i + 1].lower_ == "couple"
+        and doc[i + 2].lower_ == "of"
+        and doc[i + 3].lemma_.lower() in _SPAN_UNITS
+    ):
+        return start, i + 2, 2.0  # "a couple of hours" (not "a couple of us", "of bowls")
+    # "an hour later", "a day after the crash": one unit of time, before or after the event
+    if (
+        tok.lower_ in ("a", "an")
+        and i + 2 < n
+        and doc[i + 1].lemma_.lower() in _SPAN_UNITS
+        and doc[i + 2].lower_ in _SPAN_AFTER
+    ):
+        return start, i + 1, 1.0
     compound_word = (
         tok.lower_ in _NUMBER_WORDS
         and _NUMBER_WORDS[tok.lower_] >= 20
@@ -697,6 +718,14 @@ def _names_not_counts(doc: Doc, start: int, end: int) -> bool:
     after = text[doc[end - 1].idx + len(doc[end - 1].text) : doc[end - 1].idx + len(doc[end - 1].text) + 60]
     if _CLOCK_AFTER.match(after) or _STREET_AFTER.match(after) or _SPECIFIC_AFTER.match(after):
         return True
+    if (
+        _MILITARY_TIME.fullmatch(doc[start:end].text)
+        and re.match(r"\s*hours\b", after, re.I)
+        and start > 0
+        and doc[start - 1].lower_
+        in ("at", "by", "until", "till", "from", "before", "after", "around", "since")
+    ):
+        return True  # "at 1230 hours": a clock time, not 1,230 hours of work
     prev = doc[start - 1] if start > 0 else None
     if prev is not None and prev.text == ":" and start > 1 and doc[start - 2].text.isdigit():
         return True  # "9 : 25": the minutes of a clock time
@@ -836,8 +865,18 @@ def _counts_one(doc: Doc, i: int) -> bool:
         r"(?:at least|only|just|more than|fewer than|about)\s+$", doc.text[sent.start_char : tok.idx], re.I
     ):
         return True
+    if (
+        tok.head.lemma_ in _SPAN_UNITS
+        and tok.head.i == i + 1
+        and i + 2 < len(doc)
+        and doc[i + 2].lower_ in _SPAN_AFTER
+    ):
+        return True  # "one day after the loss": a span of time
     others = [t for t in sent if t.i != i and (_DIGITS.fullmatch(t.text) or t.lower_ in _NUMBER_WORDS)]
     return bool(others) and tok.head.lemma_ not in ("day", "time", "point", "way", "thing")
+
+
+_DURATION_WORDS = frozenset({"hour", "minute", "second", "hr", "hrs", "min", "mins"})
 
 
 def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
@@ -846,6 +885,8 @@ def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
     date_spans = [(d.start, d.end) for d in dates]
     ent_label = {}
     for ent in doc.ents:
+        if ent.label_ == "TIME" and any(t.lemma_.lower() in _DURATION_WORDS for t in ent):
+            continue  # "two hours of negotiations", "almost three hours": a duration, not a clock time
         if ent.label_ in ("ORG", "GPE", "LAW", "WORK_OF_ART", "PRODUCT", "FAC", "EVENT", "TIME"):
             for tok in ent:
                 ent_label[tok.i] = ent.label_
@@ -931,6 +972,9 @@ def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
             counts: str | None = f"age of {age_of}"
         elif run[-1].lower_ == "twice":
             counts = "times"
+        elif run.text.lower() in ("a", "an") and j < n:
+            counts = doc[j].text  # "an hour later": one hour
+            e = doc[j].idx + len(doc[j].text)
         else:
             counts = _counted(doc, run, end_tok, unit)
         if counts is not None:

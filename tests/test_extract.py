@@ -364,6 +364,12 @@ def test_extract_quantities_read_numbers_as_written(
         ),
         ("The death toll from the quake rose to 24 on Tuesday.", [(24, "=", None, "death toll")]),
         ("The number of dead has risen to 30, officials said.", [(30, "=", None, "number of dead")]),
+        # durations are quantities, though a tagger calls them TIME
+        ("Police began two hours of negotiations with a suspect.", [(2, "=", None, "hours of negotiations")]),
+        ("Police locked down the street for almost three hours.", [(3, "~", None, "hours")]),
+        ("She died an hour later at the medical center.", [(1, "=", None, "hour")]),
+        ("The Sixers fired Cheeks on Saturday, one day after the loss.", [(1, "=", None, "day")]),
+        ("He hunkered down inside the office for a couple of hours.", [(2, "=", None, "hours")]),
         (  # two numbers in one list: the second is not what the first counts
             "Commandos nabbed 12 Somali and 11 Yemeni pirates on the dhow.",
             [(12, "=", None, "Somali and 11 Yemeni pirates"), (11, "=", None, "Yemeni pirates")],
@@ -387,6 +393,8 @@ def test_extract_quantities_say_what_they_count(
         "Thirty years ago I was in Sydney watching the show.",
         "His 2002 - 03 squad tied for second in the division.",
         "She was bad, one man told the reporter.",
+        "Marine commandos boarded the dhow at 1230 hours and arrested them.",
+        "A couple of us tried to leave the party early.",
     ],
 )
 def test_extract_quantities_skip_times_addresses_names_and_idioms(extractor: Extractor, text: str) -> None:
