@@ -552,6 +552,7 @@ _FRACTIONS = {
 }  # fmt: skip
 _DIGITS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+")
 # What follows a number that makes it a clock time, not a quantity: "7 p. m.", "3pm", "1100 hrs".
+_INCHES_AFTER = re.compile(r"\s*,?\s*(\d{1,2})\s*-?\s*(?:inch(?:es)?|in\.)", re.I)
 _MILITARY_TIME = re.compile(r"(?:[01]\d|2[0-3])[0-5]\d")
 _CLOCK_AFTER = re.compile(
     rf"\s*(?:[ap]\.?\s?m\b\.?|hrs\b|h\b|GMT\b|UTC\b|o'clock\b|:\s?\d\d|(?:th\s)?{_MONTH_RE}\b)", re.I
@@ -861,6 +862,8 @@ def _counts_one(doc: Doc, i: int) -> bool:
     rather than picking one out ("one man told", "one day", "one of the ...")."""
     tok = doc[i]
     sent = tok.sent
+    if tok.head.lemma_ in ("time", "point", "way", "thing"):
+        return False  # "only one thing to say", "at one point"
     if re.search(
         r"(?:at least|only|just|more than|fewer than|about)\s+$", doc.text[sent.start_char : tok.idx], re.I
     ):
@@ -954,6 +957,11 @@ def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
             unit = _quantulum_unit(text[run.start_char : nxt.idx + len(nxt.text) + 1]) or nxt.text
             end_tok = nxt
         e = max(e, end_tok.idx + len(end_tok.text))
+        inches = _INCHES_AFTER.match(text, e) if unit in ("foot", "feet", "ft") else None
+        if inches:  # "5 foot, 8 inch", "6 feet 2 inches": one height, in inches
+            value, unit, e = value * 12 + float(inches.group(1)), "inches", inches.end()
+            while i < n and doc[i].idx < e:
+                i += 1
         bound: Bound = "~" if ranged is not None else "="
         sent = tok.sent
         before = text[max(sent.start_char, s - 30) : s]

@@ -319,6 +319,11 @@ def test_extract_dict_shape(seeds: dict[str, tuple[str, Extraction]]) -> None:
         ("The 40-year-old actor plays a cattle driver.", [(40, "=", "years")]),
         ("A 30 - mile pursuit followed the shooting.", [(30, "=", "mile")]),
         ("India will invest a hundred billion dollars in the plan.", [(1e11, "=", "USD")]),
+        (
+            "Police described a 5 foot, 8 inch male weighing 180 pounds.",
+            [(68, "=", "inches"), (180, "=", "pound-mass")],
+        ),
+        ("The player is 6 feet 2 inches tall.", [(74, "=", "inches")]),
         ("The deal is worth 500 million USD to the company.", [(5e8, "=", "USD")]),
         ("Officials said about a dozen ships were seized.", [(12, "~", None)]),
         ("The tanker was hit twice by missiles.", [(2, "=", None)]),
@@ -395,6 +400,7 @@ def test_extract_quantities_say_what_they_count(
         "She was bad, one man told the reporter.",
         "Marine commandos boarded the dhow at 1230 hours and arrested them.",
         "A couple of us tried to leave the party early.",
+        "He had only one thing to say about the crash he saw.",
     ],
 )
 def test_extract_quantities_skip_times_addresses_names_and_idioms(extractor: Extractor, text: str) -> None:
