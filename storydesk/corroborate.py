@@ -370,6 +370,7 @@ class _Claim:
     quoted: bool
     person: str | None = None  # whose age, by surname: "age of Robert Buckley" -> buckley
     moved: bool = False  # a verb moved the figure there: "the death toll rose to 24"
+    events: frozenset[str] = frozenset()  # what happened to what is counted: killed, wounded, rescued
 
 
 @dataclass(slots=True)
@@ -479,6 +480,29 @@ _MOVED = re.compile(
     r"\s+(?:to|at)\s+(?:[\w$€£]+\s+){0,2}$",
     re.I,
 )
+# What happened to the people or things counted, from the words around the number: "two climbers
+# killed" and "two men died" count one thing; "killing one" and "wounding two" count two.
+_EVENT_WORDS: dict[str, str] = {
+    **dict.fromkeys(
+        _words("kill killed killing kills die died dies dying dead death deaths fatal fatally perished"),
+        "death",
+    ),
+    **dict.fromkeys(_words("wound wounded wounding injure injured injuring injuries hurt"), "injury"),
+    **dict.fromkeys(_words("rescue rescued rescuing saved"), "rescue"),
+    **dict.fromkeys(_words("missing"), "missing"),
+    **dict.fromkeys(
+        _words("arrest arrested arresting detain detained nab nabbed apprehend apprehended capture captured"),
+        "arrest",
+    ),
+}
+#: Characters either side of a number searched for what happened to what it counts.
+_EVENT_REACH = 40
+
+
+def _events(window: str) -> frozenset[str]:
+    return frozenset(_EVENT_WORDS[w] for w in _WORD.findall(window.lower()) if w in _EVENT_WORDS)
+
+
 _NAME_SUFFIXES = _words("jr sr ii iii iv")
 
 
@@ -542,6 +566,9 @@ def _claims(arts: Sequence[_Article]) -> list[_Claim]:
                     quoted=_inside_quote(art.extraction.quotes, q, text, span),
                     person=_age_person(q.counts),
                     moved=bool(_MOVED.search(text[max(span[0], q.start - 60) : q.start])),
+                    events=_events(
+                        text[max(span[0], q.start - _EVENT_REACH) : min(span[1], q.end + _EVENT_REACH)]
+                    ),
                 )
             )
     return claims
@@ -692,13 +719,15 @@ def _match(a: _Claim, b: _Claim, tolerance: float) -> float:
         and (_same_value(a, b) or (_claims_agree(a, b, tolerance) and _near(a.base, b.base)))
     ):
         # the same value counted under another noun ("23 pirates", "23 suspects", "took 23 of them"):
-        # one thing when the sentences say the same, or when the value is too specific to recur by chance
+        # one thing when the sentences say the same, when the value is too specific to recur by chance,
+        # or when the same single thing happened to both ("two climbers killed", "two men died")
         ctx = _jaccard(a.context, b.context)
-        if ctx >= CONTEXT_REWORDED or (_distinctive(a.base) and ctx >= CONTEXT_DISTINCTIVE):
+        same_event = len(a.events) == 1 and a.events == b.events
+        if ctx >= CONTEXT_REWORDED or (_distinctive(a.base) and ctx >= CONTEXT_DISTINCTIVE) or same_event:
             return 2.5 + ctx
         return 0.0
-    if frame is None:
-        return 0.0
+    if frame is None or (a.events and b.events and not a.events & b.events):
+        return 0.0  # "two people killed", "two people wounded": two facts
     overlap, jac, ctx = frame
     if a.article_id == b.article_id and not _claims_agree(a, b, tolerance):
         return 0.0  # one article's two incompatible values are two facts ("12 Somali and 11 Yemeni")
@@ -737,6 +766,8 @@ def _conflict_score(a: _Claim, b: _Claim) -> float:
     frame = _frame(a, b)
     if frame is None or _partial(a) != _partial(b):  # a part never contradicts a total
         return 0.0
+    if a.events and b.events and not a.events & b.events:
+        return 0.0  # one killed, two wounded
     if a.unit == "time" and a.head != "age":
         # durations ("three years", "nearly four seasons") rarely name what lasted; ages name whose age
         return 0.0

@@ -584,3 +584,19 @@ def test_corroborate_a_figure_that_moved_is_an_update_not_a_conflict() -> None:
     plain = _toll(2, "The death toll from the quake was 24 on Tuesday, officials said.", "24", 24)
     facts = corroborate([first[0], plain[0]], {"d1": first[1], "d2": plain[1]}, {"d1": "Reuters", "d2": "AP"})
     assert [f.status for f in facts if f.kind == "quantity"] == ["conflicting"]
+
+
+def test_corroborate_what_happened_to_the_counted_joins_or_splits_facts() -> None:
+    # two nouns, one event: "two climbers killed" and "two men have died" are one fact
+    text_a = "Two climbers killed in Mt Cook falls over the weekend."
+    text_b = "Police confirmed on Monday that two men have died in separate accidents."
+    facts = _two(text_a, [("Two", 2, "climbers", None, "=")], text_b, [("two", 2, "men", None, "=")])
+    assert [(f.status, len(f.citations)) for f in facts] == [("corroborated", 2)]
+    # one noun, two events: two people killed and two people wounded are two facts, never a conflict
+    text_c = "The gunman killed two people at the office on Monday, police said."
+    text_d = "The gunman wounded two people at the office on Monday, police said."
+    facts = _two(text_c, [("two", 2, "people", None, "=")], text_d, [("two", 2, "people", None, "=")])
+    assert sorted(f.status for f in facts) == ["single-source", "single-source"]
+    text_e = "The gunman wounded three people at the office on Monday, police said."
+    facts = _two(text_c, [("two", 2, "people", None, "=")], text_e, [("three", 3, "people", None, "=")])
+    assert "conflicting" not in {f.status for f in facts}
