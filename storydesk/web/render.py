@@ -165,7 +165,7 @@ def timeline(articles: Iterable[Mapping[str, Any]], width: int = 640, height: in
     tallest = max(sum(c.values()) for c in counts.values())
     left, bottom, top, legend_h = 28, 28, 10, 18 * ((len(origins) + 2) // 3)
     plot_w, plot_h = width - left - 10, height - bottom - top
-    bar_w = plot_w / max(len(buckets), 1)
+    bar_w = min(plot_w / max(len(buckets), 1), 60.0)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" width="{width}" '
         f'height="{height + legend_h}" viewBox="0 0 {width} {height + legend_h}">',
