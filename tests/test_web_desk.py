@@ -451,3 +451,30 @@ def test_web_serve_warns_when_bound_off_loopback(tmp_path: Path) -> None:
             proc.wait()
     text = " ".join(err.decode().split())
     assert "warning: serving on 0.0.0.0" in text and "refused (no web.token is set)" in text
+
+
+@pytest.mark.parametrize(
+    ("titles", "expect"),
+    [
+        (
+            ["THE WHITE HOUSE.", "Tajik leader mobilises 20,000 reservists"],
+            "Tajik leader mobilises 20,000 reservists",
+        ),
+        (["World", "Tajik leader mobilises 20,000 reservists"], "Tajik leader mobilises 20,000 reservists"),
+        (
+            ["Tajikistan mobilises reservists at border", "Another good headline here"],
+            "Tajikistan mobilises reservists at border",
+        ),
+        (["NEWS", "SPORT"], "NEWS"),  # no better title: the central one stays
+    ],
+)
+def test_web_story_headline_passes_over_section_titles(titles: list[str], expect: str) -> None:
+    from storydesk.models import Article
+    from storydesk.pipeline import build_story
+
+    text = "Tajikistan called up 20,000 reservists on Monday to reinforce its border with Afghanistan."
+    articles = [
+        Article(id="a", title=titles[0], text=text + " More detail follows here.", raw_text=text),  # longest
+        Article(id="b", title=titles[1], text=text, raw_text=text),
+    ]
+    assert build_story("s", articles, {}, {}).headline == expect

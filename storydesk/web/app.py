@@ -584,6 +584,7 @@ def create_app(db_path: str | Path, settings: Settings | None = None, *, create:
                     named.setdefault(e.canonical, (e.label, e.text))
         context = {
             "a": a,
+            "headline": render.full_headline(a.title or a.id, [{"text": a.text}]),
             "prose": render.prose(a, extraction, span),
             "story": story,
             "wire": d.store.dedup_result(a.id).wire_origin,
