@@ -237,6 +237,10 @@ def _story_records() -> list[dict[str, Any]]:
         {"id": i, "outlet": o, "published": d, "title": t, "text": FIRE.replace("Friday", day)}
         for (i, o, d, t), day in zip(fire, ("Friday", "Friday evening", "Saturday"), strict=True)
     ]
+    # A copy of the first report from another outlet: listed and counted, but no independent origin.
+    records.append(
+        {**records[0], "id": "f1-copy", "outlet": "AP News", "text": records[0]["text"] + " AP contributed."}
+    )
     records.append(
         {
             "id": "q1",
@@ -274,7 +278,8 @@ def test_web_stories_rank_sort_and_cli_share_the_order(desk_db: Path) -> None:
     ranked = client.get("/api/stories").json()["items"]
     assert len(ranked) == 2
     fire, quake = ranked
-    assert fire["article_count"] == 3 and fire["outlet_count"] == 3 and fire["independent_count"] == 3
+    assert fire["article_count"] == 4 and fire["duplicates"] == 1
+    assert fire["outlet_count"] == 4 and fire["independent_count"] == 3  # the copy adds an outlet, no origin
     assert quake["headline"].startswith("Magnitude 6.1")  # the newer but smaller story comes second
     assert fire["score"] > quake["score"]
     recent = client.get("/api/stories", params={"sort": "recent"}).json()["items"]
@@ -339,7 +344,7 @@ def test_web_paging_walks_every_item_once(desk_db: Path) -> None:
     hits = client.get("/api/search", params={"q": "Valencia", "limit": 2}).json()
     assert len(hits["items"]) == 2 and hits["next"]
     rest = client.get("/api/search", params={"q": "Valencia", "limit": 2, "cursor": hits["next"]}).json()
-    assert len(rest["items"]) == 1 and rest["next"] is None
+    assert len(rest["items"]) == 2 and rest["next"] is None
     assert {h["id"] for h in hits["items"]}.isdisjoint({h["id"] for h in rest["items"]})
     html = client.get("/", params={"limit": 1}).text
     assert html.count('<tr data-story="') == 1 and 'rel="next"' in html
@@ -359,8 +364,8 @@ def test_web_stories_page_badges_recent_updates(desk_db: Path) -> None:
 def test_web_search_groups_by_story_with_marks(desk_db: Path) -> None:
     client = TestClient(create_app(desk_db))
     page = client.get("/search", params={"q": "hectares"}).text
-    assert page.count('<section class="hit">') == 1  # three fire articles, one story
-    assert page.count("<mark>hectares</mark>") >= 3 and "[hectares]" not in page
+    assert page.count('<section class="hit">') == 1  # four fire articles, one story
+    assert page.count("<mark>hectares</mark>") >= 4 and "[hectares]" not in page
     assert "Valencia" in page.split('<section class="hit">')[1].split("</h2>")[0]
 
 
@@ -478,3 +483,75 @@ def test_web_story_headline_passes_over_section_titles(titles: list[str], expect
         Article(id="b", title=titles[1], text=text, raw_text=text),
     ]
     assert build_story("s", articles, {}, {}).headline == expect
+
+
+def test_web_article_page_shows_duplicates_origin_story_and_raw_text(desk_db: Path) -> None:
+    client = TestClient(create_app(desk_db))
+    articles = client.get("/api/articles", params={"limit": 500}).json()["items"]
+    by_external = {a["external_id"]: a for a in articles}
+    original, copy = by_external["f1"], by_external["f1-copy"]
+    page = client.get(f"/articles/{original['id']}").text
+    assert f'href="/articles/{copy["id"]}"' in page and "Duplicates of this article" in page
+    story = client.get(f"/api/stories/{original['story']}").json()
+    assert f'href="/stories/{story["id"]}">{story["headline"]}</a>' in page  # the story by its headline
+    assert "<details><summary>Raw text, as received</summary>" in page and "Cleaning steps" in page
+    prose = page.split('<div class="prose">')[1].split("</div>")[0]  # prose, not a code block
+    assert prose.startswith("<p>") and "Firefighters" in prose and "<pre" not in prose
+    copy_page = client.get(f"/articles/{copy['id']}").text
+    assert f'Duplicate of <a href="/articles/{original["id"]}">' in copy_page
+
+
+def test_web_why_page_tells_how_an_article_joined(desk_db: Path) -> None:
+    client = TestClient(create_app(desk_db))
+    fire = client.get("/api/stories").json()["items"][0]
+    pages = [client.get(f"/articles/{a}/why").text for a in fire["article_ids"]]
+    assert sum("started this story" in p for p in pages) == 1
+    assert sum("It joined with a score of" in p for p in pages) == 2
+    assert sum("repeats" in p for p in pages) == 1  # the copy
+    assert all(fire["headline"] in p for p in pages)
+
+
+# --- the seeds' story: facts, citations, entities ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seeds_client(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> TestClient:
+    db = tmp_path_factory.mktemp("seeds") / "desk.db"
+    with Desk.open(db) as desk:
+        desk.ingest([seeds_dir])
+    return TestClient(create_app(db))
+
+
+def test_web_story_page_facts_cite_the_highlighted_sentence(seeds_client: TestClient) -> None:
+    story = seeds_client.get("/api/stories").json()["items"][0]
+    page = seeds_client.get(f"/stories/{story['id']}").text
+    row = next(r for r in page.split("<tr ") if '<td class="value">20,000</td>' in r)
+    assert '<span class="label label-corroborated">corroborated</span>' in row
+    links = re.findall(r'<a class="cite" href="([^"]+)"', row)
+    assert len(links) >= 2
+    h1 = re.search(r"<h1>(.*?)</h1>", page, re.S)
+    assert h1 is not None and not h1.group(1).endswith("…") and "20,000" in h1.group(1)
+    brief = seeds_client.get(f"/api/stories/{story['id']}").json()
+    cited = {
+        f"/articles/{c['article']}?cite={c['start']}-{c['end']}#cite": c["text"] for c in brief["citations"]
+    }
+    for link in links:
+        article = seeds_client.get(link.replace("&amp;", "&")).text
+        mark = re.search(r'<mark id="cite" class="cited">(.*?)</mark>', article, re.S)
+        assert mark is not None, link
+        shown = re.sub(r"<[^>]+>", "", mark.group(1))
+        assert cited[link].startswith(shown[:40]), (shown, cited[link])
+    assert 'href="/entities/Vladimir%20Putin"' in page and "Vladamir Putin" in page
+    assert "<svg" in page and '<dl class="quotes">' in page
+
+
+def test_web_entity_page_and_api_resolve_spellings(seeds_client: TestClient) -> None:
+    moved = seeds_client.get("/entities/Vladamir Putin", follow_redirects=False)
+    assert moved.status_code == 302 and moved.headers["location"] == "/entities/Vladimir%20Putin"
+    page = seeds_client.get("/entities/Vladimir Putin")
+    assert page.status_code == 200 and "<h1>Vladimir Putin</h1>" in page.text
+    data = seeds_client.get("/api/entities/Putin").json()
+    assert data["name"] == "Vladimir Putin" and data["label"] == "PERSON"
+    assert "Vladamir Putin" in data["variants"] and len(data["stories"]) == 1
+    place = seeds_client.get("/api/entities/Badakhshan").json()
+    assert place["label"] == "PLACE" and place["stories"][0]["article_count"] == 2
