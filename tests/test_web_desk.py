@@ -555,3 +555,22 @@ def test_web_entity_page_and_api_resolve_spellings(seeds_client: TestClient) -> 
     assert "Vladamir Putin" in data["variants"] and len(data["stories"]) == 1
     place = seeds_client.get("/api/entities/Badakhshan").json()
     assert place["label"] == "PLACE" and place["stories"][0]["article_count"] == 2
+
+
+def test_web_a_crash_keeps_the_error_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "d.db"
+    Desk.open(db).close()
+    client = TestClient(create_app(db), raise_server_exceptions=False)
+
+    def boom(self: Desk, *args: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(Desk, "listing", boom)
+    response = client.get("/api/stories")
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": {"code": "internal", "message": "the desk failed to answer this request"}
+    }
+    page = client.get("/", headers={"accept": "text/html"})
+    assert page.status_code == 500 and "Something went wrong" in page.text and "secret" not in page.text
+    assert page.headers["x-content-type-options"] == "nosniff"

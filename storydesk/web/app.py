@@ -276,6 +276,15 @@ def create_app(db_path: str | Path, settings: Settings | None = None, *, create:
             problems.append(f"{where or 'request'}: {e.get('msg', 'invalid')}")
         return _error(request, 422, "; ".join(problems) or "invalid request")
 
+    @app.exception_handler(Exception)
+    def _crashed(request: Request, exc: Exception) -> Response:
+        # Starlette still logs the traceback; the client gets the one error shape, no internals.
+        response = _error(request, 500, "the desk failed to answer this request")
+        # This handler answers outside the Guard middleware: add its headers here.
+        for key, value in SECURITY_HEADERS:
+            response.headers[key.decode()] = value.decode()
+        return response
+
     # --- JSON API ---------------------------------------------------------------
 
     def story_filter(
