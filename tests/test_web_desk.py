@@ -550,6 +550,7 @@ def test_web_entity_page_and_api_resolve_spellings(seeds_client: TestClient) -> 
     assert moved.status_code == 302 and moved.headers["location"] == "/entities/Vladimir%20Putin"
     page = seeds_client.get("/entities/Vladimir Putin")
     assert page.status_code == 200 and "<h1>Vladimir Putin</h1>" in page.text
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="timeline"' in page.text  # over time
     data = seeds_client.get("/api/entities/Putin").json()
     assert data["name"] == "Vladimir Putin" and data["label"] == "PERSON"
     assert "Vladamir Putin" in data["variants"] and len(data["stories"]) == 1

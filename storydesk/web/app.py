@@ -623,7 +623,19 @@ def create_app(db_path: str | Path, settings: Settings | None = None, *, create:
         if entity.name != name:
             return RedirectResponse("/entities/" + quote(entity.name, safe=""), status_code=302)
         headlines = {s.id: s.headline for s in entity.stories}
-        return _page(request, "entity.html", {"entity": entity, "headlines": headlines})
+        ids = [a for s in entity.stories for a in s.article_ids][:2000]
+        wire = d.store.wire_origins(ids)
+        dated = [
+            {
+                "published": a.published.isoformat() if a.published else None,
+                "published_at": a.published_at.isoformat() if a.published_at else None,
+                "wire_origin": wire.get(a.id),
+                "outlet": a.outlet,
+            }
+            for a in d.store.articles(ids)
+        ]
+        context = {"entity": entity, "headlines": headlines, "timeline": render.timeline(dated)}
+        return _page(request, "entity.html", context)
 
     @app.get("/search", response_class=HTMLResponse)
     def page_search(request: Request, q: str = "", d: Desk = Depends(desk)) -> HTMLResponse:
