@@ -156,6 +156,11 @@ def test_web_writes_need_a_token_off_localhost(tmp_path: Path) -> None:
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
     local = TestClient(create_app(db), client=("127.0.0.1", 40000))
     assert local.post("/api/alerts", json={"term": "wildfire"}).status_code == 201
+    # A page on another site, open in a browser on this machine, cannot post into the desk.
+    forged = local.post("/api/alerts", json={"term": "spam"}, headers={"origin": "https://evil.example"})
+    assert forged.status_code == 403
+    same = local.post("/api/alerts", json={"term": "wildfire"}, headers={"origin": "http://testserver"})
+    assert same.status_code == 201 and same.json()["added"] is False
     settings = Settings().with_overrides({"web.token": "s3cret", "web.max_body": "200"})
     guarded = TestClient(create_app(db, settings))
     assert guarded.post("/api/alerts", json={"term": "flood"}).status_code == 401

@@ -21,7 +21,7 @@ import json
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -110,6 +110,11 @@ class Guard:
             await self.app(scope, receive, send_with_headers)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        origin = headers.get("origin")
+        if origin and origin != "null" and urlsplit(origin).netloc != headers.get("host", ""):
+            # A page on another site posting into this desk (a browser sends its Origin): refused.
+            await _plain_error(send_with_headers, 403, "a write from another site's page is refused")
+            return
         client = scope.get("client")
         if not is_local(client[0] if client else None):
             given = headers.get("authorization", "")
