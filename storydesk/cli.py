@@ -338,6 +338,7 @@ def serve(
     import uvicorn
 
     from storydesk.web import create_app
+    from storydesk.web.app import LOCAL_HOSTS
 
     settings = state.settings()
     token = os.environ.get("STORYDESK_WEB_TOKEN", "")
@@ -354,7 +355,9 @@ def serve(
             f"address can read the whole desk; {writes}. Use --host 127.0.0.1 to keep it on this machine."
         )
     with _errors():
-        application = create_app(state.db, settings, create=False)
+        # On loopback, answer only to this machine's names (no DNS rebinding) unless told otherwise.
+        hosts = settings.web.allowed_hosts or ((*LOCAL_HOSTS, host) if _loopback(host) else ())
+        application = create_app(state.db, settings, create=False, hosts=hosts)
     stop = threading.Event()
     watcher = None
     if watch_:

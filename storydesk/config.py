@@ -237,6 +237,12 @@ class WebSettings:
     )
     max_body: int = setting(64_000, "Largest request body a write route reads, in bytes (413 beyond).")
     page_size: int = setting(50, "Items per page of a listing (`limit` asks for fewer or more, up to 500).")
+    allowed_hosts: tuple[str, ...] = setting(
+        (),
+        "Host names requests may be addressed to (the Host header); empty allows any. `serve` on a "
+        "loopback address allows only 127.0.0.1, localhost and ::1 unless this is set: another site "
+        "cannot rebind its name to 127.0.0.1 to read the desk through the analyst's browser.",
+    )
     recent_hours: float = setting(
         1.0, "A story that gained or changed an article this many hours ago or less is badged as updated."
     )

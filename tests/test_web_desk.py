@@ -580,3 +580,23 @@ def test_web_a_crash_keeps_the_error_shape(tmp_path: Path, monkeypatch: pytest.M
     page = client.get("/", headers={"accept": "text/html"})
     assert page.status_code == 500 and "Something went wrong" in page.text and "secret" not in page.text
     assert page.headers["x-content-type-options"] == "nosniff"
+
+
+def test_web_loopback_desk_answers_only_to_local_host_names(tmp_path: Path) -> None:
+    from storydesk.web.app import LOCAL_HOSTS
+
+    db = tmp_path / "d.db"
+    Desk.open(db).close()
+    app = create_app(db, hosts=LOCAL_HOSTS)
+    for base in ["http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000", "http://LOCALHOST"]:
+        assert TestClient(app, base_url=base).get("/api/stories").status_code == 200, base
+    # A name rebound to 127.0.0.1 by another site gets nothing.
+    rebound = TestClient(app, base_url="http://evil.example:8000").get("/api/stories")
+    assert rebound.status_code == 400 and rebound.json()["error"]["code"] == "bad_request"
+    assert (
+        TestClient(create_app(db), base_url="http://evil.example").get("/").status_code == 200
+    )  # default: any
+    settings = Settings().with_overrides({"web.allowed_hosts": "desk.example"})
+    named = create_app(db, settings)
+    assert TestClient(named, base_url="http://desk.example").get("/").status_code == 200
+    assert TestClient(named, base_url="http://127.0.0.1").get("/").status_code == 400

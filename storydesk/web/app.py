@@ -90,10 +90,11 @@ def is_local(host: str | None) -> bool:
 class Guard:
     """ASGI middleware: security headers on every response; token and body cap on write requests."""
 
-    def __init__(self, app: ASGI, *, token: str, max_body: int) -> None:
+    def __init__(self, app: ASGI, *, token: str, max_body: int, hosts: tuple[str, ...] = ()) -> None:
         self.app = app
         self.token = token
         self.max_body = max_body
+        self.hosts = frozenset(h.casefold().strip("[]") for h in hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -106,10 +107,13 @@ class Guard:
                 message["headers"] = headers + SECURITY_HEADERS
             await send(message)
 
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        if self.hosts and _hostname(headers.get("host", "")) not in self.hosts:
+            await _plain_error(send_with_headers, 400, "this desk does not answer to that host name")
+            return
         if scope["method"] not in WRITE_METHODS:
             await self.app(scope, receive, send_with_headers)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         origin = headers.get("origin")
         if origin and origin != "null" and urlsplit(origin).netloc != headers.get("host", ""):
             # A page on another site posting into this desk (a browser sends its Origin): refused.
@@ -155,6 +159,15 @@ class Guard:
 
 
 _GUARDED = {k for k, _ in SECURITY_HEADERS}
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _hostname(host: str) -> str:
+    """The name of a Host header, without its port ("[::1]:8000" -> "::1")."""
+    host = host.strip().casefold()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 async def _plain_error(send: Send, status: int, message: str) -> None:
@@ -218,8 +231,16 @@ class AlertIn(BaseModel):
     term: str = Field(..., min_length=1, max_length=200)
 
 
-def create_app(db_path: str | Path, settings: Settings | None = None, *, create: bool = True) -> FastAPI:
-    """A web app serving the desk stored at ``db_path`` (created if missing, unless ``create`` is False)."""
+def create_app(
+    db_path: str | Path,
+    settings: Settings | None = None,
+    *,
+    create: bool = True,
+    hosts: tuple[str, ...] | None = None,
+) -> FastAPI:
+    """A web app serving the desk stored at ``db_path`` (created if missing, unless ``create`` is False).
+
+    ``hosts`` are the Host names it answers to (default ``web.allowed_hosts``; empty: any)."""
     settings = settings or Settings()
     web = settings.web
     # Open once up front so a bad path fails at start-up, not on the first request.
@@ -233,7 +254,8 @@ def create_app(db_path: str | Path, settings: Settings | None = None, *, create:
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    app.add_middleware(Guard, token=web.token, max_body=web.max_body)
+    allowed = web.allowed_hosts if hosts is None else hosts
+    app.add_middleware(Guard, token=web.token, max_body=web.max_body, hosts=allowed)
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
     templates.env.filters.update(safe_url=safe_url, marked=render.marked)
     templates.env.globals.update(entity_url=lambda name: "/entities/" + quote(str(name), safe=""))
