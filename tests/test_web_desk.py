@@ -600,3 +600,19 @@ def test_web_loopback_desk_answers_only_to_local_host_names(tmp_path: Path) -> N
     named = create_app(db, settings)
     assert TestClient(named, base_url="http://desk.example").get("/").status_code == 200
     assert TestClient(named, base_url="http://127.0.0.1").get("/").status_code == 400
+
+
+def test_web_cli_stories_sorts_and_refuses_an_unknown_order(desk_db: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "storydesk.cli", "--db", str(desk_db), "stories", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env)
+
+    recent = run("--json", "--sort", "recent")
+    assert recent.returncode == 0
+    assert [s["article_count"] for s in json.loads(recent.stdout)] == [1, 4]  # the quake is newer
+    table = run()
+    assert table.returncode == 0 and "outlets" in table.stdout and "Valencia" in table.stdout
+    bad = run("--sort", "loudest")
+    assert bad.returncode == 2 and "unknown sort 'loudest'" in bad.stderr
