@@ -379,6 +379,7 @@ def test_web_search_marks_escape_the_snippet() -> None:
 
     html = web_render.marked(f"a <b>{MARK_START}fire{MARK_END}</b> {MARK_START}cut")
     assert str(html) == "a &lt;b&gt;<mark>fire</mark>&lt;/b&gt; <mark>cut</mark>"
+    assert str(web_render.ticks("<b>`next`</b>")) == "&lt;b&gt;<code>next</code>&lt;/b&gt;"
 
 
 def test_web_timeline_is_an_svg_per_day_by_origin() -> None:

@@ -47,6 +47,8 @@ from storydesk.web import atom, render
 _HERE = Path(__file__).parent
 FEED_ENTRIES = 50  # entries per Atom feed
 MAX_LIMIT = 500  # the most items one page may ask for
+LIMIT_HELP = f"Items per page (up to {MAX_LIMIT}; web.page_size when not given)."
+CURSOR_HELP = "The `next` of the previous page (absent: the first page)."
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -257,7 +259,7 @@ def create_app(
     allowed = web.allowed_hosts if hosts is None else hosts
     app.add_middleware(Guard, token=web.token, max_body=web.max_body, hosts=allowed)
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
-    templates.env.filters.update(safe_url=safe_url, marked=render.marked)
+    templates.env.filters.update(safe_url=safe_url, marked=render.marked, ticks=render.ticks)
     templates.env.globals.update(entity_url=lambda name: "/entities/" + quote(str(name), safe=""))
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
 
@@ -340,8 +342,8 @@ def create_app(
     @app.get("/api/stories")
     def api_stories(
         sort: str = Query("rank", description=sort_help),
-        limit: int | None = Query(None, ge=1, le=MAX_LIMIT),
-        cursor: str | None = None,
+        limit: int | None = Query(None, ge=1, le=MAX_LIMIT, description=LIMIT_HELP),
+        cursor: str | None = Query(None, description=CURSOR_HELP),
         where: StoryFilter = Depends(story_filter),
         d: Desk = Depends(desk),
     ) -> dict[str, Any]:
@@ -357,8 +359,8 @@ def create_app(
     @app.get("/api/articles")
     def api_articles(
         story: str | None = Query(None, description="Only this story's articles."),
-        limit: int | None = Query(None, ge=1, le=MAX_LIMIT),
-        cursor: str | None = None,
+        limit: int | None = Query(None, ge=1, le=MAX_LIMIT, description=LIMIT_HELP),
+        cursor: str | None = Query(None, description=CURSOR_HELP),
         d: Desk = Depends(desk),
     ) -> dict[str, Any]:
         """Articles in ingest order (a story's in date order), as `storydesk articles --json`."""
@@ -396,8 +398,8 @@ def create_app(
     @app.get("/api/search")
     def api_search(
         q: str = Query(..., min_length=1, description="Words or an SQLite FTS5 query."),
-        limit: int | None = Query(None, ge=1, le=MAX_LIMIT),
-        cursor: str | None = None,
+        limit: int | None = Query(None, ge=1, le=MAX_LIMIT, description=LIMIT_HELP),
+        cursor: str | None = Query(None, description=CURSOR_HELP),
         d: Desk = Depends(desk),
     ) -> dict[str, Any]:
         """Articles matching a full-text search, best first (as `storydesk search --json`)."""
@@ -421,8 +423,8 @@ def create_app(
 
     @app.get("/api/sources")
     def api_sources(
-        limit: int | None = Query(None, ge=1, le=MAX_LIMIT),
-        cursor: str | None = None,
+        limit: int | None = Query(None, ge=1, le=MAX_LIMIT, description=LIMIT_HELP),
+        cursor: str | None = Query(None, description=CURSOR_HELP),
         d: Desk = Depends(desk),
     ) -> dict[str, Any]:
         """The watched feeds (items have the shape of `storydesk sources --json`)."""
@@ -537,8 +539,8 @@ def create_app(
     def page_stories(
         request: Request,
         sort: str = "rank",
-        limit: int | None = Query(None, ge=1, le=MAX_LIMIT),
-        cursor: str | None = None,
+        limit: int | None = Query(None, ge=1, le=MAX_LIMIT, description=LIMIT_HELP),
+        cursor: str | None = Query(None, description=CURSOR_HELP),
         where: StoryFilter = Depends(story_filter),
         d: Desk = Depends(desk),
     ) -> HTMLResponse:

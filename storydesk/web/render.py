@@ -44,6 +44,11 @@ def marked(snippet: str) -> Markup:
     return Markup("".join(out))
 
 
+def ticks(text: str) -> Markup:
+    """Text escaped, with `backticked` words in ``<code>`` (the API's own descriptions)."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text, quote=True)))
+
+
 @dataclass(frozen=True, slots=True)
 class _Span:
     start: int
