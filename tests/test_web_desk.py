@@ -71,6 +71,13 @@ def hostile_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = folder / "desk.db"
     with Desk.open(db) as desk:
         desk.ingest([_write(folder / "in.jsonl", records)])
+        # Cleaning drops most of these URLs; the pages must not rely on it (a desk written by another
+        # version, a feed's link, a page's canonical URL): put them back as stored values.
+        with desk.store.transaction():
+            for n, url in enumerate(HOSTILE_URLS):
+                desk.store.conn.execute(
+                    "UPDATE articles SET url = ?, source_url = ? WHERE external_id = ?", (url, url, f"h{n}")
+                )
     return db
 
 
@@ -121,9 +128,19 @@ def test_web_every_page_and_brief_is_inert_with_hostile_articles(hostile_db: Pat
         assert response.status_code in (200, 404), page
         _assert_inert(response.text, page)
         assert "<script>alert" not in response.text and "<img src=x" not in response.text, page
-    # The hostile text is shown, escaped, not dropped.
-    article_page = client.get(f"/articles/{articles[0]['id']}").text
+    # The hostile text is shown, escaped, not dropped; a javascript: URL is text, not a link.
+    assert {a["url"] for a in articles} == set(HOSTILE_URLS)
+    first = next(a for a in articles if a["url"] == "javascript:alert(3)")
+    article_page = client.get(f"/articles/{first['id']}").text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in article_page
+    assert (
+        '<span class="unsafe">javascript:alert(3)</span> <span class="muted">(not a web link)</span>'
+        in article_page
+    )
+    for s in stories:  # an Atom reader follows entry links too
+        feed = client.get(f"/feeds/story/{s['id']}.atom").text
+        hrefs = re.findall(r'href="([^"]*)"', feed)
+        assert hrefs and all(h.startswith(("http://", "https://")) for h in hrefs), hrefs
     with Desk.open(hostile_db) as desk:
         for story in desk.stories():
             html = desk.render(story.id, "html")
