@@ -634,3 +634,29 @@ def test_web_cli_stories_sorts_and_refuses_an_unknown_order(desk_db: Path) -> No
     assert table.returncode == 0 and "outlets" in table.stdout and "Valencia" in table.stdout
     bad = run("--sort", "loudest")
     assert bad.returncode == 2 and "unknown sort 'loudest'" in bad.stderr
+
+
+def test_web_conflict_filter_and_badge(tmp_path: Path) -> None:
+    text = (
+        "A wildfire near Valencia burned {} hectares on Friday, the regional emergency service said. "
+        "About 500 people were evacuated."
+    )
+    records = [
+        {"id": "c1", "outlet": "Reuters", "published": "2022-08-01", "title": "Wildfire near Valencia burns 3,000 hectares", "text": text.format("3,000")},
+        {"id": "c2", "outlet": "BBC", "published": "2022-08-01", "title": "Valencia wildfire burns 5,000 hectares", "text": text.format("5,000")},
+        {"id": "q1", "outlet": "NHK", "published": "2022-08-03", "title": "Magnitude 6.1 earthquake strikes off Hokkaido", "text": QUAKE},
+    ]  # fmt: skip
+    db = tmp_path / "d.db"
+    with Desk.open(db) as desk:
+        desk.ingest([_write(tmp_path / "in.jsonl", records)])
+    client = TestClient(create_app(db))
+    assert len(client.get("/api/stories").json()["items"]) == 2
+    conflicting = client.get("/api/stories", params={"conflicts": "true"}).json()["items"]
+    assert [s["article_count"] for s in conflicting] == [2] and conflicting[0]["conflicts"] is True
+    page = client.get("/").text
+    rows = page.split('<tr data-story="')[1:]
+    assert len(rows) == 2
+    assert sum('class="badge badge-conflict"' in r for r in rows) == 1
+    assert 'class="badge badge-conflict"' in next(r for r in rows if "hectares" in r)
+    story = client.get(f"/stories/{conflicting[0]['id']}").text
+    assert '<span class="label label-conflicting">conflicting</span>' in story
