@@ -390,7 +390,7 @@ def create_app(
         """Why the article joined its story (as `storydesk why --json`)."""
         return d.why(article_id)
 
-    @app.get("/api/entities/{name}")
+    @app.get("/api/entities/{name:path}")
     def api_entity(name: str, d: Desk = Depends(desk)) -> dict[str, Any]:
         """A person, organisation or place: canonical name, spellings, stories (newest first), quotes."""
         return d.entity(name).to_dict()
@@ -645,7 +645,7 @@ def create_app(
         runner = d.store.story(why["runner_up"]) if why.get("runner_up") else None
         return _page(request, "why.html", {"why": why, "story": story, "runner": runner})
 
-    @app.get("/entities/{name}", response_class=HTMLResponse, response_model=None)
+    @app.get("/entities/{name:path}", response_class=HTMLResponse, response_model=None)
     def page_entity(request: Request, name: str, d: Desk = Depends(desk)) -> Response:
         """Every story naming a person, organisation or place, over time, with their quotes."""
         entity = d.entity(name)
