@@ -223,7 +223,7 @@ def show(
         err.print("[red]error:[/red] give a STORY_ID or --all")
         raise typer.Exit(2)
     with _errors(), _desk() as desk:
-        ids = [s.id for s in desk.stories()] if all_ else [story_id]
+        ids = [r.story.id for r in desk.listing()] if all_ else [story_id]  # in the order of `stories`
         rendered = [desk.render(i, fmt) for i in ids]
     if fmt == "json" and all_:
         sys.stdout.write(_safe("[" + ",\n".join(rendered) + "]") + "\n")
