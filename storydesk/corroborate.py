@@ -743,7 +743,10 @@ def _match(a: _Claim, b: _Claim, tolerance: float) -> float:
         # the same counted thing named in full ("Afghan service members"), or restated in one
         # article (a lead's "more than 1,000", the body's 1,037), needs no shared context
         specific = len(a.terms & b.terms) >= 2 or a.article_id == b.article_id
-        same_noun = jac > 0.5 or overlap >= 1.0  # "100 vessels" names what "100 merchant vessels" does
+        # "100 vessels" names what "100 merchant vessels" does; a bare measure with a one-sided bound
+        # ("within 80 m") agrees with any smaller one, so only the sentences can say they are one
+        one_sided = {a.quantity.bound, b.quantity.bound} & {"<", ">"}
+        same_noun = (jac > 0.5 or overlap >= 1.0) and not (one_sided and not (a.terms or b.terms))
         related = same_noun and (equal or specific or ctx >= CONTEXT_RELATED)
         return 2.0 + jac + ctx if related or ctx >= CONTEXT_COMPATIBLE else 0.0
     return 0.0

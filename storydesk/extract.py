@@ -105,7 +105,7 @@ _BOUND_PATTERNS: list[tuple[re.Pattern[str], Bound]] = [
     ),
     (
         re.compile(
-            r"(?:(?:less|fewer|lower) than|up to|under|below|at most|no more than|as many as|as much as)\s+$",
+            r"(?:(?:less|fewer|lower) than|up to|under|below|at most|no more than|as many as|as much as|within)\s+$",
             re.I,
         ),
         "<",
@@ -551,9 +551,10 @@ _FRACTIONS = {
     "tenth": 10, "tenths": 10,
 }  # fmt: skip
 _DIGITS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+")
-# What follows a number that makes it a clock time, not a quantity: "7 p. m.", "3pm", "1100 hrs".
+# The inches of a height given in feet and inches: "5 foot, 8 inch".
 _INCHES_AFTER = re.compile(r"\s*,?\s*(\d{1,2})\s*-?\s*(?:inch(?:es)?|in\.)", re.I)
 _MILITARY_TIME = re.compile(r"(?:[01]\d|2[0-3])[0-5]\d")
+# What follows a number that makes it a clock time, not a quantity: "7 p. m.", "3pm", "1100 hrs".
 _CLOCK_AFTER = re.compile(
     rf"\s*(?:[ap]\.?\s?m\b\.?|hrs\b|h\b|GMT\b|UTC\b|o'clock\b|:\s?\d\d|(?:th\s)?{_MONTH_RE}\b)", re.I
 )
@@ -719,6 +720,14 @@ def _names_not_counts(doc: Doc, start: int, end: int) -> bool:
     after = text[doc[end - 1].idx + len(doc[end - 1].text) : doc[end - 1].idx + len(doc[end - 1].text) + 60]
     if _CLOCK_AFTER.match(after) or _STREET_AFTER.match(after) or _SPECIFIC_AFTER.match(after):
         return True
+    last, nxt = doc[end - 1], (doc[end] if end < len(doc) else None)
+    if (
+        nxt is not None
+        and not last.whitespace_
+        and re.fullmatch(r"[A-Z]", nxt.text)
+        and not (start > 0 and doc[start - 1].text in _CURRENCY)
+    ):
+        return True  # "GT 650M", "3G", "X5": a model or a version, not a count
     if (
         _MILITARY_TIME.fullmatch(doc[start:end].text)
         and re.match(r"\s*hours\b", after, re.I)
@@ -831,8 +840,8 @@ def _record(doc: Doc, start: int, end: int) -> list[Quantity] | None:
 _RANGE_WORDS = frozenset({"to", "or", "and"})
 
 
-def _range_end(doc: Doc, start: int, end: int) -> tuple[int, float] | None:
-    """(end, high value) when a number is the low end of a range: "10 to 15", "two or three",
+def _range_end(doc: Doc, start: int, end: int) -> tuple[int, float, float] | None:
+    """(end, low value, high value) when a number is the low end of a range: "10 to 15", "two or three",
     "between four and seven", "40 - to 50 -", "$10 million to $15 million"."""
     n = len(doc)
     k = end
@@ -850,11 +859,19 @@ def _range_end(doc: Doc, start: int, end: int) -> tuple[int, float] | None:
         found = (k, k + 1, word)  # "two or three": the second word need not modify the noun
     if found is None:
         return None
-    _, high_end, high = found
+    high_start, high_end, high = found
     low = _number_run(doc, start)
-    if low is None or not low[2] < high:
+    if low is None:
         return None
-    return high_end, high
+    low_value = low[2]
+    scale = 1.0
+    for tok in doc[high_start + 1 : high_end]:
+        scale *= _MULTIPLIERS.get(tok.lower_, 1.0)
+    if scale > 1 and not any(t.lower_ in _MULTIPLIERS for t in doc[low[0] + 1 : low[1]]):
+        low_value *= scale  # "12 to 13 billion": the low end shares the multiplier
+    if not low_value < high:
+        return None
+    return high_end, low_value, high
 
 
 def _counts_one(doc: Doc, i: int) -> bool:
@@ -910,8 +927,10 @@ def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
             continue
         ranged = _range_end(doc, first, j)
         if ranged is not None:
-            j, high = ranged
-            value = (value + high) / 2  # "24- to 30-foot", "$10 million to $15 million": the midpoint, about
+            j, low_value, high = ranged
+            value = (
+                low_value + high
+            ) / 2  # "24- to 30-foot", "$10 million to $15 million": the midpoint, about
         run = doc[first:j]
         s, e = run.start_char, run.end_char
         i = j

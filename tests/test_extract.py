@@ -324,6 +324,8 @@ def test_extract_dict_shape(seeds: dict[str, tuple[str, Extraction]]) -> None:
             [(68, "=", "inches"), (180, "=", "pound-mass")],
         ),
         ("The player is 6 feet 2 inches tall.", [(74, "=", "inches")]),
+        ("The deal is worth 12 to 13 billion dollars.", [(12.5e9, "~", "USD")]),
+        ("Police searched within 20 miles of the town.", [(20, "<", "mile")]),
         ("The deal is worth 500 million USD to the company.", [(5e8, "=", "USD")]),
         ("Officials said about a dozen ships were seized.", [(12, "~", None)]),
         ("The tanker was hit twice by missiles.", [(2, "=", None)]),
@@ -401,6 +403,7 @@ def test_extract_quantities_say_what_they_count(
         "Marine commandos boarded the dhow at 1230 hours and arrested them.",
         "A couple of us tried to leave the party early.",
         "He had only one thing to say about the crash he saw.",
+        "The laptop uses a GT 650M chip with 3G support.",
     ],
 )
 def test_extract_quantities_skip_times_addresses_names_and_idioms(extractor: Extractor, text: str) -> None:
