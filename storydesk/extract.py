@@ -611,7 +611,24 @@ def _token_value(tok: Token) -> float | None:
     low = tok.lower_
     if _DIGITS.fullmatch(low):
         return float(low.replace(",", ""))
+    suffixed = _SUFFIXED.fullmatch(low)
+    if suffixed and _is_money(tok):
+        return float(suffixed.group(1)) * _SUFFIXES[suffixed.group(2)]
     return _word_value(low)
+
+
+_SUFFIXED = re.compile(r"(\d+(?:\.\d+)?)(bn|mn|m|k)")
+_SUFFIXES = {"bn": 1e9, "mn": 1e6, "m": 1e6, "k": 1e3}
+
+
+def _is_money(tok: Token) -> bool:
+    """A number with a currency before or after it: "£2bn", "3bn euros"."""
+    doc = tok.doc
+    before = doc[tok.i - 1] if tok.i > 0 else None
+    after = doc[tok.i + 1] if tok.i + 1 < len(doc) else None
+    return (before is not None and before.text in _CURRENCY) or (
+        after is not None and (after.text in _CURRENCY_CODES or after.lower_ in _CURRENCY_WORDS)
+    )
 
 
 def _is_number(tok: Token) -> bool:
@@ -623,7 +640,7 @@ def _is_number(tok: Token) -> bool:
         return tok.dep_ == "nummod" or (
             tok.dep_ == "compound" and tok.head.i > tok.i and tok.head.pos_ in ("NOUN", "PROPN", "NUM")
         )
-    return bool(_DIGITS.fullmatch(tok.text))
+    return bool(_DIGITS.fullmatch(tok.text)) or bool(_SUFFIXED.fullmatch(low) and _is_money(tok))
 
 
 _SPAN_UNITS = frozenset({"minute", "hour", "day", "week", "fortnight", "month", "year", "decade"})
@@ -708,7 +725,8 @@ def _number_run(doc: Doc, i: int) -> tuple[int, int, float] | None:
     k = j + 1 if j < n and doc[j].text == "-" else j
     if k < n and doc[k].lower_ in _FRACTIONS and value < 20:
         return start, k + 1, value / _FRACTIONS[doc[k].lower_]
-    while j < n and doc[j].lower_ in _MULTIPLIERS and doc[j].lower_ != "m":
+    money = i > 0 and doc[i - 1].text in _CURRENCY  # "$5M", "£2bn": M is a million, not a metre
+    while j < n and doc[j].lower_ in _MULTIPLIERS and (doc[j].lower_ != "m" or money):
         value *= _MULTIPLIERS[doc[j].lower_]
         j += 1
     return start, j, value

@@ -325,6 +325,8 @@ def test_extract_dict_shape(seeds: dict[str, tuple[str, Extraction]]) -> None:
         ),
         ("The player is 6 feet 2 inches tall.", [(74, "=", "inches")]),
         ("The deal is worth 12 to 13 billion dollars.", [(12.5e9, "~", "USD")]),
+        ("The fund raised $5M, and they paid £2bn for it.", [(5e6, "=", "USD"), (2e9, "=", "GBP")]),
+        ("He ran a 5k race before a 5 m dive.", [(5, "=", "metre")]),
         ("Police searched within 20 miles of the town.", [(20, "<", "mile")]),
         ("The deal is worth 500 million USD to the company.", [(5e8, "=", "USD")]),
         ("Officials said about a dozen ships were seized.", [(12, "~", None)]),
