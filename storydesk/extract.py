@@ -1420,7 +1420,9 @@ def resolve_entities(extractions: Sequence[Extraction]) -> tuple[ResolvedEntity,
     mentions: dict[Label, list[tuple[str, str, str | None, str]]] = defaultdict(list)
     for ex in extractions:
         for ent in ex.entities:
-            if ent.label in ("PERSON", "ORG", "PLACE"):
+            if (
+                ent.label in ("PERSON", "ORG", "PLACE") and ent.canonical.strip()
+            ):  # a name of only spaces names no one
                 mentions[ent.label].append((ent.canonical, ent.text, ent.role, ex.article_id))
     resolved: list[ResolvedEntity] = []
     for label, items in mentions.items():

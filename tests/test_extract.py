@@ -416,3 +416,18 @@ def test_extract_quantities_age_names_whose_age(extractor: Extractor) -> None:
     text = "Jackman sings ballads at home, makes pancakes for son Oscar, 8, daughter Ava, 3."
     got = [(q.value, q.counts) for q in extractor.extract(text).quantities]
     assert got == [(8, "age of Oscar"), (3, "age of Ava")]
+
+
+def test_resolve_entities_skips_names_of_only_spaces() -> None:
+    from storydesk.models import Entity
+
+    ex = Extraction(
+        "a",
+        entities=(
+            Entity("  ", "PERSON", 0, 2, "  "),
+            Entity("Emomali Rahmon", "PERSON", 3, 17, "Emomali Rahmon"),
+            Entity("Rahmon", "PERSON", 20, 26, "Rahmon"),
+        ),
+    )
+    resolved = resolve_entities([ex])
+    assert [(r.name, r.mentions) for r in resolved] == [("Emomali Rahmon", 2)]
