@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 ARTICLES ?= ../shared/seeds
 DB     ?= demo.db
 
-.PHONY: demo demo-live test lint typecheck unit venv clean eval bench web reliability
+.PHONY: demo demo-live test lint typecheck unit venv clean eval bench web reliability browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,7 +54,16 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-unit: $(VENV)/.installed-test
+# The browser tests drive Debian's chromium through Playwright's Python package (executable_path);
+# Playwright's own browser download is never used. apt-get runs only when chromium is missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	}
+
+unit: $(VENV)/.installed-test browser
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
@@ -76,4 +85,4 @@ web: $(VENV)/.installed
 	$(BIN)/storydesk --db $(DB) serve
 
 clean:
-	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm $(DB).stream $(LIVE_DB) $(LIVE_DB)-wal $(LIVE_DB)-shm $(LIVE_DB).stream .pytest_cache .mypy_cache .ruff_cache
+	rm -rf test-artifacts $(VENV) $(DB) $(DB)-wal $(DB)-shm $(DB).stream $(LIVE_DB) $(LIVE_DB)-wal $(LIVE_DB)-shm $(LIVE_DB).stream .pytest_cache .mypy_cache .ruff_cache

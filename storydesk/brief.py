@@ -432,7 +432,7 @@ def brief_to_dict(brief: Brief) -> dict[str, Any]:
 # C0/C1 control characters (ESC included) except tab and newline: a title must not drive the terminal.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-_SAFE_URL = re.compile(r"^https?://[^\s<>\"'`]+$", re.IGNORECASE)
+_SAFE_URL = re.compile(r"^https?://[^\s<>\"'`\x00-\x1f\x7f]+$", re.IGNORECASE)
 
 
 def _plain(value: object) -> str:
@@ -449,7 +449,7 @@ def _md(value: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-def _safe_url(value: object) -> str | None:
+def safe_url(value: object) -> str | None:
     """The URL when it is a plain http(s) URL (so it can be a link), else None."""
     if not value:
         return None
@@ -475,7 +475,7 @@ def _environment(autoescape: bool) -> jinja2.Environment:
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters.update(plain=_plain, md=_md, safe_url=_safe_url, refs=_refs)
+    env.filters.update(plain=_plain, md=_md, safe_url=safe_url, refs=_refs)
     return env
 
 

@@ -9,7 +9,9 @@ what a command prints are written as ``\\uXXXX`` (``_safe``), so no article can 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -180,23 +182,36 @@ def recluster() -> None:
 
 
 @app.command()
-def stories(as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False) -> None:
-    """List stories: id, date, article count, origin count, headline."""
-    from storydesk.api import story_summary
-
+def stories(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    sort: Annotated[
+        str,
+        typer.Option(
+            help="rank (independent origins, articles, outlets, recency), recent, articles, origins or outlets."
+        ),
+    ] = "rank",
+) -> None:
+    """List stories, ranked as the web UI lists them: id, dates, articles, outlets, independent origins, headline."""
     with _errors(), _desk() as desk:
-        rows = [story_summary(s) for s in desk.stories()]
+        rows = [r.to_dict() for r in desk.listing(sort)]
     if as_json:
         _print_json(rows)
         return
     table = Table(box=None, pad_edge=False)
-    for col in ("id", "date", "articles", "origins", "headline"):
+    for col in ("id", "date", "articles", "outlets", "origins", "headline"):
         table.add_column(col)
     for r in rows:
         span = r["first_published"] or "-"
         if r["last_published"] and r["last_published"] != r["first_published"]:
             span += f"..{r['last_published']}"
-        table.add_row(r["id"], span, str(r["article_count"]), str(r["origin_count"]), _show(r["headline"]))
+        table.add_row(
+            r["id"],
+            span,
+            str(r["article_count"]),
+            str(r["outlet_count"]),
+            str(r["independent_count"]),
+            _show(r["headline"]),
+        )
     out.print(table)
 
 
@@ -214,7 +229,7 @@ def show(
         err.print("[red]error:[/red] give a STORY_ID or --all")
         raise typer.Exit(2)
     with _errors(), _desk() as desk:
-        ids = [s.id for s in desk.stories()] if all_ else [story_id]
+        ids = [r.story.id for r in desk.listing()] if all_ else [story_id]  # in the order of `stories`
         rendered = [desk.render(i, fmt) for i in ids]
     if fmt == "json" and all_:
         sys.stdout.write(_safe("[" + ",\n".join(rendered) + "]") + "\n")
@@ -311,7 +326,10 @@ def settings_cmd() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str,
+        typer.Option(help="Address to listen on; anything but this machine's loopback prints a warning."),
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     watch_: Annotated[
         bool, typer.Option("--watch", help="Also run the watcher beside the web app (see `watch`).")
@@ -326,9 +344,26 @@ def serve(
     import uvicorn
 
     from storydesk.web import create_app
+    from storydesk.web.app import LOCAL_HOSTS
 
+    settings = state.settings()
+    token = os.environ.get("STORYDESK_WEB_TOKEN", "")
+    if token and not settings.web.token:
+        settings = dataclasses.replace(settings, web=dataclasses.replace(settings.web, token=token))
+    if not _loopback(host):
+        writes = (
+            "write requests from other machines need the web.token bearer token"
+            if settings.web.token
+            else "write requests from other machines are refused (no web.token is set)"
+        )
+        err.print(
+            f"[yellow]warning:[/yellow] serving on {escape(host)}: every machine that can reach this "
+            f"address can read the whole desk; {writes}. Use --host 127.0.0.1 to keep it on this machine."
+        )
     with _errors():
-        application = create_app(state.db, state.settings(), create=False)
+        # On loopback, answer only to this machine's names (no DNS rebinding) unless told otherwise.
+        hosts = settings.web.allowed_hosts or ((*LOCAL_HOSTS, host) if _loopback(host) else ())
+        application = create_app(state.db, settings, create=False, hosts=hosts)
     stop = threading.Event()
     watcher = None
     if watch_:
@@ -340,6 +375,16 @@ def serve(
         stop.set()
         if watcher is not None:
             watcher.join(timeout=30)
+
+
+def _loopback(host: str) -> bool:
+    """True when ``host`` listens on this machine only (a loopback address or localhost)."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.casefold() == "localhost"
 
 
 def _watch_beside(stop: Any, interval: float | None) -> None:

@@ -295,6 +295,27 @@ class WatchSettings(_Checked):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class WebSettings:
+    token: str = setting(
+        "",
+        "Token a write request (POST) from any address but this machine's must send as "
+        "`Authorization: Bearer <token>`; empty refuses writes from other machines. The environment "
+        "variable STORYDESK_WEB_TOKEN sets it without putting it on the command line.",
+    )
+    max_body: int = setting(64_000, "Largest request body a write route reads, in bytes (413 beyond).")
+    page_size: int = setting(50, "Items per page of a listing (`limit` asks for fewer or more, up to 500).")
+    allowed_hosts: tuple[str, ...] = setting(
+        (),
+        "Host names requests may be addressed to (the Host header); empty allows any. `serve` on a "
+        "loopback address allows only 127.0.0.1, localhost and ::1 unless this is set: another site "
+        "cannot rebind its name to 127.0.0.1 to read the desk through the analyst's browser.",
+    )
+    recent_hours: float = setting(
+        1.0, "A story that gained or changed an article this many hours ago or less is badged as updated."
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Settings:
     """All settings, by stage."""
 
@@ -306,6 +327,7 @@ class Settings:
     extract: ExtractSettings = field(default_factory=ExtractSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     def describe(self) -> list[tuple[str, Any, str]]:
         """Every setting as ``(section.name, current value, help)``."""

@@ -23,11 +23,13 @@ Decisions (documented here because the brief relies on them):
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from storydesk.models import Article, Bound, Citation, Extraction, Fact, FactStatus, Quantity, Quote
 
@@ -144,7 +146,7 @@ def _sentence_at(spans: Sequence[tuple[int, int]], start: int, end: int, text_le
 # --- terms --------------------------------------------------------------------------------------
 
 _STOP = _words(
-    "a an the of in on at to for from by with and or but as into onto over under about than "
+    "a an co the of in on at to for from by with and or but as into onto over under about than "
     "more less fewer some any its it their his her our your this that these those there here "
     "who whom whose which what when where while is are was were be been being has have had do "
     "does did not no so such up out off also all most many much very just only per via since "
@@ -169,6 +171,9 @@ _IRREGULAR = {
     "police": "police",
     "personnel": "personnel",
     "troops": "troop",
+    "crewmen": "crewman",
+    "grandchildren": "grandchild",
+    "schoolchildren": "child",
 }
 # Counted nouns that name the same kind of thing; a tuple expands one word into several terms.
 _CONCEPTS: dict[str, tuple[str, ...]] = {
@@ -187,10 +192,23 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
     "fighter": ("fighter",),
     "person": ("person",),
     "individual": ("person",),
+    "kid": ("child",),
+    "coworker": ("worker",),
+    "colleague": ("worker",),
+    "employee": ("worker",),
+    "staffer": ("worker",),
+    "grandkid": ("grandchild",),
+    "crewman": ("crew",),
+    "crewmember": ("crew",),
+    "sailor": ("crew",),
+    "seafarer": ("crew",),
+    "rifle": ("gun",),
+    "firearm": ("gun",),
+    "handgun": ("gun",),
     "percent": ("%",),
     "pct": ("%",),
 }
-_BIGRAMS = {("service", "member"): "soldier", ("force", "member"): "soldier"}
+_BIGRAMS = {("service", "member"): "soldier", ("force", "member"): "soldier", ("crew", "member"): "crew"}
 # Heads too generic to say what is counted: "members of X" counts X.
 _GENERIC = _words("member number part share portion proportion line lot group kind type worth value amount")
 _TIME_UNITS = _words("year month week day hour minute second decade century yr yrs hr hrs min sec fortnight")
@@ -215,6 +233,7 @@ def _lemma(word: str) -> str:
     return word
 
 
+_MODEL_PLURAL = re.compile(r"(?<=\d)s\b")
 _LISTED = re.compile(r"^(.*?)\s+(?:and|or)\s+\S*\d\S*\s+.*?(\S+)$")
 
 
@@ -223,6 +242,7 @@ def _count_terms(counts: str) -> tuple[tuple[str, ...], str | None]:
 
     ``members of the Afghan security force members`` -> (afghan, security, soldier), head soldier.
     """
+    counts = _MODEL_PLURAL.sub("", counts)  # "seven AK-47s" counts AK-47s
     listed = _LISTED.match(counts)
     if listed:  # "Somali and 11 Yemeni pirates": this number counts the Somali pirates
         counts = f"{listed.group(1)} {listed.group(2)}"
@@ -348,6 +368,9 @@ class _Claim:
     sentence_text: str
     clause: str
     quoted: bool
+    person: str | None = None  # whose age, by surname: "age of Robert Buckley" -> buckley
+    moved: bool = False  # a verb moved the figure there: "the death toll rose to 24"
+    events: frozenset[str] = frozenset()  # what happened to what is counted: killed, wounded, rescued
 
 
 @dataclass(slots=True)
@@ -448,6 +471,54 @@ def _keep_quantity(q: Quantity) -> tuple[tuple[str, ...], str | None] | None:
     return terms, head
 
 
+#: A figure a verb moves, right before it: "rose to 24", "has climbed to more than 30", "revised up to".
+_MOVED = re.compile(
+    r"\b(?:rose|ris(?:e|es|en|ing)|climb(?:s|ed|ing)?|increas(?:e|es|ed|ing)|jump(?:s|ed|ing)?"
+    r"|gr(?:ew|own|ows|owing)|mount(?:s|ed|ing)?|swell(?:s|ed|ing)?|swollen|soar(?:s|ed|ing)?"
+    r"|surg(?:e|es|ed|ing)|reach(?:es|ed|ing)?|revised(?:\s+(?:up|down)(?:wards?)?)?|rais(?:e|es|ed|ing)"
+    r"|f(?:ell|alls|allen|alling)|dropp(?:ed|ing)|drops|declin(?:e|es|ed|ing)|decreas(?:e|es|ed|ing))"
+    r"\s+(?:to|at)\s+(?:[\w$€£]+\s+){0,2}$",
+    re.I,
+)
+# What happened to the people or things counted, from the words around the number: "two climbers
+# killed" and "two men died" count one thing; "killing one" and "wounding two" count two.
+_EVENT_WORDS: dict[str, str] = {
+    **dict.fromkeys(
+        _words("kill killed killing kills die died dies dying dead death deaths fatal fatally perished"),
+        "death",
+    ),
+    **dict.fromkeys(_words("wound wounded wounding injure injured injuring injuries hurt"), "injury"),
+    **dict.fromkeys(_words("rescue rescued rescuing saved"), "rescue"),
+    **dict.fromkeys(_words("missing"), "missing"),
+    **dict.fromkeys(
+        _words("arrest arrested arresting detain detained nab nabbed apprehend apprehended capture captured"),
+        "arrest",
+    ),
+}
+#: Characters either side of a number searched for what happened to what it counts.
+_EVENT_REACH = 40
+
+
+def _events(window: str) -> frozenset[str]:
+    return frozenset(_EVENT_WORDS[w] for w in _WORD.findall(window.lower()) if w in _EVENT_WORDS)
+
+
+_NAME_SUFFIXES = _words("jr sr ii iii iv")
+
+
+def _age_person(counts: str | None) -> str | None:
+    """The surname whose age a quantity gives ("age of Anthony LaCalamita III"), None for a common noun."""
+    if not counts or not counts.lower().startswith("age of "):
+        return None
+    words = [w for w in _WORD.findall(counts[7:]) if w.lower().rstrip(".") not in _NAME_SUFFIXES]
+    return words[-1].lower() if words and words[-1][:1].isupper() else None
+
+
+def _same_person(a: str, b: str) -> bool:
+    """One surname, allowing the one-letter misspellings rewrites carry ("Rait", "Raite")."""
+    return a == b or (min(len(a), len(b)) >= 4 and SequenceMatcher(None, a, b).ratio() >= 0.8)
+
+
 def _claims(arts: Sequence[_Article]) -> list[_Claim]:
     claims: list[_Claim] = []
     for art in arts:
@@ -493,6 +564,11 @@ def _claims(arts: Sequence[_Article]) -> list[_Claim]:
                     sentence_text=sentence_text,
                     clause=_clause(text, span, q.start, q.end),
                     quoted=_inside_quote(art.extraction.quotes, q, text, span),
+                    person=_age_person(q.counts),
+                    moved=bool(_MOVED.search(text[max(span[0], q.start - 60) : q.start])),
+                    events=_events(
+                        text[max(span[0], q.start - _EVENT_REACH) : min(span[1], q.end + _EVENT_REACH)]
+                    ),
                 )
             )
     return claims
@@ -509,7 +585,10 @@ def _inside_quote(quotes: Sequence[Quote], q: Quantity, text: str, span: tuple[i
 
 # A clause boundary: punctuation, or a reporting verb introducing what was reported.
 _CLAUSE_BREAK = re.compile(
-    r"[,;:—–][\"”’]?\s+|\s+-\s+|\s(?:told|said|reported|says|announced|stated)(?:\s+\w+){0,3}?\s+that\s",
+    r"[,;:—–][\"”’]?\s+"
+    # a spaced dash, not the hyphen of a tokenised compound ("36 - year - old", "co - workers")
+    r"|(?<!\d)(?<!\bco)(?<!\bex)\s+-\s+(?!(?:year|old|month|week|day|hour|minute|time|plus|point)s?\b)"
+    r"|\s(?:told|said|reported|says|announced|stated)(?:\s+\w+){0,3}?\s+that\s",
     re.IGNORECASE,
 )
 _ATTRIBUTION_CLAUSE = re.compile(
@@ -608,6 +687,8 @@ def _frame(a: _Claim, b: _Claim) -> tuple[float, float, float] | None:
         return None
     if needs_head and a.head != b.head and a.head not in b.terms and b.head not in a.terms:
         return None  # "12 Somali" and "12 Somali pirates" count the same people; "12 ships" does not
+    if a.person and b.person and not _same_person(a.person, b.person):
+        return None  # two people's ages
     overlap = len(a.terms & b.terms) / max(1, min(len(a.terms), len(b.terms)))
     jac = _jaccard(a.terms, b.terms) if (a.terms or b.terms) else 1.0
     return overlap, jac, _jaccard(a.context, b.context)
@@ -634,22 +715,26 @@ def _match(a: _Claim, b: _Claim, tolerance: float) -> float:
         and a.unit == b.unit
         and a.article_id != b.article_id
         and "time" not in (a.head, b.head)  # "a four-time All-Star" is no count of anything else
+        and not (a.person and b.person)  # two named people's ages
         and (_same_value(a, b) or (_claims_agree(a, b, tolerance) and _near(a.base, b.base)))
     ):
         # the same value counted under another noun ("23 pirates", "23 suspects", "took 23 of them"):
-        # one thing when the sentences say the same, or when the value is too specific to recur by chance
+        # one thing when the sentences say the same, when the value is too specific to recur by chance,
+        # or when the same single thing happened to both ("two climbers killed", "two men died")
         ctx = _jaccard(a.context, b.context)
-        if ctx >= CONTEXT_REWORDED or (_distinctive(a.base) and ctx >= CONTEXT_DISTINCTIVE):
+        same_event = len(a.events) == 1 and a.events == b.events
+        if ctx >= CONTEXT_REWORDED or (_distinctive(a.base) and ctx >= CONTEXT_DISTINCTIVE) or same_event:
             return 2.5 + ctx
         return 0.0
-    if frame is None:
-        return 0.0
+    if frame is None or (a.events and b.events and not a.events & b.events):
+        return 0.0  # "two people killed", "two people wounded": two facts
     overlap, jac, ctx = frame
     if a.article_id == b.article_id and not _claims_agree(a, b, tolerance):
         return 0.0  # one article's two incompatible values are two facts ("12 Somali and 11 Yemeni")
-    if a.article_id == b.article_id and a.sentence == b.sentence and not _same_value(a, b):
-        # two values side by side are two things ("20,000 reservists after more than 1,000 soldiers
-        # fled"), unless one restates the other in another unit ("600 metres (2,000 feet)")
+    # two values side by side are two things ("20,000 reservists after more than 1,000 soldiers fled"),
+    # unless one restates the other in another unit ("about 60 metres (200 feet)")
+    restated = _unit_differs(a, b) and _claims_agree(a, b, tolerance)
+    if a.article_id == b.article_id and a.sentence == b.sentence and not _same_value(a, b) and not restated:
         return 0.0
     if _same_value(a, b):
         return 3.0 + jac + ctx if overlap >= 0.5 or (not a.terms and not b.terms) else 0.0
@@ -658,7 +743,11 @@ def _match(a: _Claim, b: _Claim, tolerance: float) -> float:
         # the same counted thing named in full ("Afghan service members"), or restated in one
         # article (a lead's "more than 1,000", the body's 1,037), needs no shared context
         specific = len(a.terms & b.terms) >= 2 or a.article_id == b.article_id
-        related = jac > 0.5 and (equal or specific or ctx >= CONTEXT_RELATED)
+        # "100 vessels" names what "100 merchant vessels" does; a bare measure with a one-sided bound
+        # ("within 80 m") agrees with any smaller one, so only the sentences can say they are one
+        one_sided = {a.quantity.bound, b.quantity.bound} & {"<", ">"}
+        same_noun = (jac > 0.5 or overlap >= 1.0) and not (one_sided and not (a.terms or b.terms))
+        related = same_noun and (equal or specific or ctx >= CONTEXT_RELATED)
         return 2.0 + jac + ctx if related or ctx >= CONTEXT_COMPATIBLE else 0.0
     return 0.0
 
@@ -680,10 +769,14 @@ def _conflict_score(a: _Claim, b: _Claim) -> float:
     frame = _frame(a, b)
     if frame is None or _partial(a) != _partial(b):  # a part never contradicts a total
         return 0.0
+    if a.events and b.events and not a.events & b.events:
+        return 0.0  # one killed, two wounded
     if a.unit == "time" and a.head != "age":
         # durations ("three years", "nearly four seasons") rarely name what lasted; ages name whose age
         return 0.0
     _, jac, ctx = frame
+    if a.person and b.person:
+        return jac + max(ctx, CONTEXT_CONFLICT)  # one named person, two ages: whatever the sentences say
     if jac < TERMS_CONFLICT or ctx < CONTEXT_CONFLICT:
         return 0.0
     return jac + ctx
@@ -782,7 +875,14 @@ def _quantity_fact(group: _Group, arts: Mapping[str, _Article], tolerance: float
     origins = tuple(dict.fromkeys(c.source for c in claims))
     status: FactStatus
     note: str | None
-    if conflicts:
+    series = _update_series(conflicts, arts) if conflicts else None
+    if series is not None:
+        # a figure that moved ("the death toll rose to 24"): the latest value stands, the rest is history
+        chosen = series[-1]
+        current = {c.source for c in claims if _claims_agree(c, chosen, tolerance)}
+        status = "corroborated" if len(current) >= 2 else "single-source"
+        note = "updated: " + " → ".join(f"{c.value_text} ({c.source})" for c in series)
+    elif conflicts:
         status = "conflicting"
         note = "; ".join(
             f"{a.value_text} ({a.source}) conflicts with {b.value_text} ({b.source})" for a, b in conflicts
@@ -810,6 +910,46 @@ def _quantity_fact(group: _Group, arts: Mapping[str, _Article], tolerance: float
         note=note,
         variants=tuple(dict.fromkeys(c.value_text for c in values.values())),
     )
+
+
+def _when(art: _Article) -> dt.datetime | None:
+    a = art.article
+    if a.published_at is not None:
+        return a.published_at.replace(tzinfo=None)
+    return dt.datetime.combine(a.published, dt.time()) if a.published is not None else None
+
+
+def _update_series(
+    conflicts: Sequence[tuple[_Claim, _Claim]], arts: Mapping[str, _Article]
+) -> list[_Claim] | None:
+    """The values of a figure in the order it moved, when every conflict is explained by a later
+    report that says the figure moved ("rose to 24") and is not dated before the one it revises;
+    None when any conflict is a plain disagreement."""
+    later_of: dict[int, _Claim] = {}
+    earlier: set[int] = set()
+    for a, b in conflicts:
+        t_a, t_b = _when(arts[a.article_id]), _when(arts[b.article_id])
+        if not (a.moved or b.moved):
+            return None  # neither says the figure moved: a disagreement
+        if a.moved and b.moved:  # "rose to 12", later "rose to 24": the dates say which came first
+            if t_a is None or t_b is None or t_a == t_b:
+                return None
+            old, new = (a, b) if t_a < t_b else (b, a)
+        else:
+            old, new = (b, a) if a.moved else (a, b)
+            t_old, t_new = (t_b, t_a) if a.moved else (t_a, t_b)
+            if t_old is not None and t_new is not None and t_new < t_old:
+                return None  # "rose to" in a report dated before the figure it would revise
+        later_of[new.order] = new
+        earlier.add(old.order)
+    latest = [c for order, c in later_of.items() if order not in earlier]
+    if len(latest) != 1:
+        return None
+    history = {c.order: c for pair in conflicts for c in pair if c.order in earlier}
+    return [
+        *sorted(history.values(), key=lambda c: (_when(arts[c.article_id]) or dt.datetime.min, c.order)),
+        latest[0],
+    ]
 
 
 def _shortest_clause(claims: Sequence[_Claim], chosen: _Claim) -> str:

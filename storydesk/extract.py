@@ -106,7 +106,7 @@ _BOUND_PATTERNS: list[tuple[re.Pattern[str], Bound]] = [
     ),
     (
         re.compile(
-            r"(?:(?:less|fewer|lower) than|up to|under|below|at most|no more than|as many as|as much as)\s+$",
+            r"(?:(?:less|fewer|lower) than|up to|under|below|at most|no more than|as many as|as much as|within)\s+$",
             re.I,
         ),
         "<",
@@ -606,6 +606,9 @@ _FRACTIONS = {
     "tenth": 10, "tenths": 10,
 }  # fmt: skip
 _DIGITS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+")
+# The inches of a height given in feet and inches: "5 foot, 8 inch".
+_INCHES_AFTER = re.compile(r"\s*,?\s*(\d{1,2})\s*-?\s*(?:inch(?:es)?|in\.)", re.I)
+_MILITARY_TIME = re.compile(r"(?:[01]\d|2[0-3])[0-5]\d")
 # What follows a number that makes it a clock time, not a quantity: "7 p. m.", "3pm", "1100 hrs".
 _CLOCK_AFTER = re.compile(
     rf"\s*(?:[ap]\.?\s?m\b\.?|hrs\b|h\b|GMT\b|UTC\b|o'clock\b|:\s?\d\d|(?:th\s)?{_MONTH_RE}\b)", re.I
@@ -663,14 +666,40 @@ def _token_value(tok: Token) -> float | None:
     low = tok.lower_
     if _DIGITS.fullmatch(low):
         return float(low.replace(",", ""))
+    suffixed = _SUFFIXED.fullmatch(low)
+    if suffixed and _is_money(tok):
+        return float(suffixed.group(1)) * _SUFFIXES[suffixed.group(2)]
     return _word_value(low)
+
+
+_SUFFIXED = re.compile(r"(\d+(?:\.\d+)?)(bn|mn|m|k)")
+_SUFFIXES = {"bn": 1e9, "mn": 1e6, "m": 1e6, "k": 1e3}
+
+
+def _is_money(tok: Token) -> bool:
+    """A number with a currency before or after it: "£2bn", "3bn euros"."""
+    doc = tok.doc
+    before = doc[tok.i - 1] if tok.i > 0 else None
+    after = doc[tok.i + 1] if tok.i + 1 < len(doc) else None
+    return (before is not None and before.text in _CURRENCY) or (
+        after is not None and (after.text in _CURRENCY_CODES or after.lower_ in _CURRENCY_WORDS)
+    )
 
 
 def _is_number(tok: Token) -> bool:
     low = tok.lower_
     if _word_value(low) is not None:
-        return tok.dep_ == "nummod" and low != "dozen"
-    return bool(_DIGITS.fullmatch(tok.text))
+        if low == "dozen":
+            return False
+        # "seven AK-47 assault rifles": a parser may hang the number on the model name as a compound
+        return tok.dep_ == "nummod" or (
+            tok.dep_ == "compound" and tok.head.i > tok.i and tok.head.pos_ in ("NOUN", "PROPN", "NUM")
+        )
+    return bool(_DIGITS.fullmatch(tok.text)) or bool(_SUFFIXED.fullmatch(low) and _is_money(tok))
+
+
+_SPAN_UNITS = frozenset({"minute", "hour", "day", "week", "fortnight", "month", "year", "decade"})
+_SPAN_AFTER = frozenset({"later", "after", "earlier", "before"})
 
 
 def _number_run(doc: Doc, i: int) -> tuple[int, int, float] | None:
@@ -705,6 +734,22 @@ def _number_run(doc: Doc, i: int) -> tuple[int, int, float] | None:
         return start, j, value
     if tok.lower_ == "twice":
         return start, i + 1, 2.0
+    if (
+        tok.lower_ == "a"
+        and i + 3 < n
+        and doc[i + 1].lower_ == "couple"
+        and doc[i + 2].lower_ == "of"
+        and doc[i + 3].lemma_.lower() in _SPAN_UNITS
+    ):
+        return start, i + 2, 2.0  # "a couple of hours" (not "a couple of us", "of bowls")
+    # "an hour later", "a day after the crash": one unit of time, before or after the event
+    if (
+        tok.lower_ in ("a", "an")
+        and i + 2 < n
+        and doc[i + 1].lemma_.lower() in _SPAN_UNITS
+        and doc[i + 2].lower_ in _SPAN_AFTER
+    ):
+        return start, i + 1, 1.0
     compound_word = (
         tok.lower_ in _NUMBER_WORDS
         and _NUMBER_WORDS[tok.lower_] >= 20
@@ -735,7 +780,8 @@ def _number_run(doc: Doc, i: int) -> tuple[int, int, float] | None:
     k = j + 1 if j < n and doc[j].text == "-" else j
     if k < n and doc[k].lower_ in _FRACTIONS and value < 20:
         return start, k + 1, value / _FRACTIONS[doc[k].lower_]
-    while j < n and doc[j].lower_ in _MULTIPLIERS and doc[j].lower_ != "m":
+    money = i > 0 and doc[i - 1].text in _CURRENCY  # "$5M", "£2bn": M is a million, not a metre
+    while j < n and doc[j].lower_ in _MULTIPLIERS and (doc[j].lower_ != "m" or money):
         value *= _MULTIPLIERS[doc[j].lower_]
         j += 1
     return start, j, value
@@ -747,6 +793,22 @@ def _names_not_counts(doc: Doc, start: int, end: int) -> bool:
     after = text[doc[end - 1].idx + len(doc[end - 1].text) : doc[end - 1].idx + len(doc[end - 1].text) + 60]
     if _CLOCK_AFTER.match(after) or _STREET_AFTER.match(after) or _SPECIFIC_AFTER.match(after):
         return True
+    last, nxt = doc[end - 1], (doc[end] if end < len(doc) else None)
+    if (
+        nxt is not None
+        and not last.whitespace_
+        and re.fullmatch(r"[A-Z]", nxt.text)
+        and not (start > 0 and doc[start - 1].text in _CURRENCY)
+    ):
+        return True  # "GT 650M", "3G", "X5": a model or a version, not a count
+    if (
+        _MILITARY_TIME.fullmatch(doc[start:end].text)
+        and re.match(r"\s*hours\b", after, re.I)
+        and start > 0
+        and doc[start - 1].lower_
+        in ("at", "by", "until", "till", "from", "before", "after", "around", "since")
+    ):
+        return True  # "at 1230 hours": a clock time, not 1,230 hours of work
     prev = doc[start - 1] if start > 0 else None
     if prev is not None and prev.text == ":" and start > 1 and doc[start - 2].text.isdigit():
         return True  # "9 : 25": the minutes of a clock time
@@ -831,7 +893,11 @@ def _record(doc: Doc, start: int, end: int) -> list[Quantity] | None:
         return None
     if end + 2 < n and doc[end + 2].text in ("-", "–", "/"):
         return None  # "1-800-..." or a date, not a record
-    following = {t.lemma_.lower() for t in doc[end + 2 : min(n, end + 5)]}
+    following: set[str] = set()
+    for t in doc[end + 2 : min(n, end + 5)]:  # the noun the pair modifies: "an 88-72 overtime loss"
+        if t.pos_ not in ("NOUN", "ADJ", "PROPN"):
+            break  # "opened 9-14 with eight losses": a record, whatever follows
+        following.add(t.lemma_.lower())
     names = (
         ("points of the winner", "points of the loser") if following & _SCORE_AFTER else ("wins", "losses")
     )
@@ -847,8 +913,8 @@ def _record(doc: Doc, start: int, end: int) -> list[Quantity] | None:
 _RANGE_WORDS = frozenset({"to", "or", "and"})
 
 
-def _range_end(doc: Doc, start: int, end: int) -> tuple[int, float] | None:
-    """(end, high value) when a number is the low end of a range: "10 to 15", "two or three",
+def _range_end(doc: Doc, start: int, end: int) -> tuple[int, float, float] | None:
+    """(end, low value, high value) when a number is the low end of a range: "10 to 15", "two or three",
     "between four and seven", "40 - to 50 -", "$10 million to $15 million"."""
     n = len(doc)
     k = end
@@ -866,11 +932,19 @@ def _range_end(doc: Doc, start: int, end: int) -> tuple[int, float] | None:
         found = (k, k + 1, word)  # "two or three": the second word need not modify the noun
     if found is None:
         return None
-    _, high_end, high = found
+    high_start, high_end, high = found
     low = _number_run(doc, start)
-    if low is None or not low[2] < high:
+    if low is None:
         return None
-    return high_end, high
+    low_value = low[2]
+    scale = 1.0
+    for tok in doc[high_start + 1 : high_end]:
+        scale *= _MULTIPLIERS.get(tok.lower_, 1.0)
+    if scale > 1 and not any(t.lower_ in _MULTIPLIERS for t in doc[low[0] + 1 : low[1]]):
+        low_value *= scale  # "12 to 13 billion": the low end shares the multiplier
+    if not low_value < high:
+        return None
+    return high_end, low_value, high
 
 
 def _counts_one(doc: Doc, i: int) -> bool:
@@ -878,12 +952,24 @@ def _counts_one(doc: Doc, i: int) -> bool:
     rather than picking one out ("one man told", "one day", "one of the ...")."""
     tok = doc[i]
     sent = tok.sent
+    if tok.head.lemma_ in ("time", "point", "way", "thing"):
+        return False  # "only one thing to say", "at one point"
     if re.search(
         r"(?:at least|only|just|more than|fewer than|about)\s+$", _text(doc)[sent.start_char : tok.idx], re.I
     ):
         return True
+    if (
+        tok.head.lemma_ in _SPAN_UNITS
+        and tok.head.i == i + 1
+        and i + 2 < len(doc)
+        and doc[i + 2].lower_ in _SPAN_AFTER
+    ):
+        return True  # "one day after the loss": a span of time
     others = [t for t in sent if t.i != i and (_DIGITS.fullmatch(t.text) or t.lower_ in _NUMBER_WORDS)]
     return bool(others) and tok.head.lemma_ not in ("day", "time", "point", "way", "thing")
+
+
+_DURATION_WORDS = frozenset({"hour", "minute", "second", "hr", "hrs", "min", "mins"})
 
 
 def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
@@ -892,6 +978,8 @@ def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
     date_spans = [(d.start, d.end) for d in dates]
     ent_label = {}
     for ent in doc.ents:
+        if ent.label_ == "TIME" and any(t.lemma_.lower() in _DURATION_WORDS for t in ent):
+            continue  # "two hours of negotiations", "almost three hours": a duration, not a clock time
         if ent.label_ in ("ORG", "GPE", "LAW", "WORK_OF_ART", "PRODUCT", "FAC", "EVENT", "TIME"):
             for tok in ent:
                 ent_label[tok.i] = ent.label_
@@ -912,8 +1000,10 @@ def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
             continue
         ranged = _range_end(doc, first, j)
         if ranged is not None:
-            j, high = ranged
-            value = (value + high) / 2  # "24- to 30-foot", "$10 million to $15 million": the midpoint, about
+            j, low_value, high = ranged
+            value = (
+                low_value + high
+            ) / 2  # "24- to 30-foot", "$10 million to $15 million": the midpoint, about
         run = doc[first:j]
         s, e = run.start_char, run.end_char
         i = j
@@ -959,6 +1049,11 @@ def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
             unit = _quantulum_unit(text[run.start_char : nxt.idx + len(nxt.text) + 1]) or nxt.text
             end_tok = nxt
         e = max(e, end_tok.idx + len(end_tok.text))
+        inches = _INCHES_AFTER.match(text, e) if unit in ("foot", "feet", "ft") else None
+        if inches:  # "5 foot, 8 inch", "6 feet 2 inches": one height, in inches
+            value, unit, e = value * 12 + float(inches.group(1)), "inches", inches.end()
+            while i < n and doc[i].idx < e:
+                i += 1
         bound: Bound = "~" if ranged is not None else "="
         sent = tok.sent
         before = text[max(sent.start_char, s - 30) : s]
@@ -977,6 +1072,9 @@ def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
             counts: str | None = f"age of {age_of}"
         elif run[-1].lower_ == "twice":
             counts = "times"
+        elif run.text.lower() in ("a", "an") and j < n:
+            counts = doc[j].text  # "an hour later": one hour
+            e = doc[j].idx + len(doc[j].text)
         else:
             counts = _counted(doc, run, end_tok, unit)
         if counts is not None:
@@ -1041,6 +1139,8 @@ def _counted(doc: Doc, run: Span, end_tok: Token, unit: str | None) -> str | Non
         return doc[start : _of_chain(doc, objs[0], 8)].text
     if head.dep_ in ("nummod", "quantmod", "compound", "amod") and head.head.i > end_tok.i:
         noun = head.head
+        if noun.pos_ == "PROPN" and noun.dep_ in ("nummod", "compound") and 0 < noun.head.i - noun.i <= 3:
+            noun = noun.head  # "seven AK-47 assault rifles": the name modifies what is counted
         if noun.pos_ not in ("NOUN", "PROPN") or noun.i - end_tok.i > 6:
             return None
         return doc[end_tok.i + 1 : _of_chain(doc, noun, 8)].text
@@ -1048,7 +1148,26 @@ def _counted(doc: Doc, run: Span, end_tok: Token, unit: str | None) -> str | Non
     objs = [c for p in preps for c in p.children if c.dep_ == "pobj"]
     if objs:
         return doc[objs[0].left_edge.i : _of_chain(doc, objs[0], 8)].text
-    return None
+    return _changed_subject(doc, head)
+
+
+#: Verbs that move a figure, or say where it stands: "the death toll rose to 24", "stood at 12".
+_LEVEL_VERBS = frozenset({
+    "rise", "climb", "increase", "jump", "grow", "reach", "mount", "swell", "soar", "surge", "fall", "drop",
+    "decline", "decrease", "revise", "raise", "stand",
+})  # fmt: skip
+
+
+def _changed_subject(doc: Doc, number: Token) -> str | None:
+    """What a figure counts when a verb moves it there: the verb's subject ("the death toll")."""
+    prep = number.head
+    if number.dep_ != "pobj" or prep.lower_ not in ("to", "at") or prep.head.lemma_ not in _LEVEL_VERBS:
+        return None
+    subject = next((c for c in prep.head.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+    if subject is None or subject.pos_ not in ("NOUN", "PROPN"):
+        return None
+    start = next((t.i for t in subject.lefts if t.dep_ in ("compound", "amod", "nmod")), subject.i)
+    return doc[start : _of_chain(doc, subject, 8)].text
 
 
 # --- quotes -------------------------------------------------------------------------
@@ -1356,7 +1475,9 @@ def resolve_entities(extractions: Sequence[Extraction]) -> tuple[ResolvedEntity,
     mentions: dict[Label, list[tuple[str, str, str | None, str]]] = defaultdict(list)
     for ex in extractions:
         for ent in ex.entities:
-            if ent.label in ("PERSON", "ORG", "PLACE"):
+            if (
+                ent.label in ("PERSON", "ORG", "PLACE") and ent.canonical.strip()
+            ):  # a name of only spaces names no one
                 mentions[ent.label].append((ent.canonical, ent.text, ent.role, ex.article_id))
     resolved: list[ResolvedEntity] = []
     for label, items in mentions.items():

@@ -731,22 +731,25 @@ class Store:
         )
         return [Rejection(r[3], r[4], Source(r[0], r[1], r[2])) for r in rows]
 
-    def search(self, query: str, limit: int = 20) -> list[tuple[str, float, str]]:
-        """(article id, bm25 rank, snippet) for an FTS5 query; plain words are matched as terms."""
+    def search(
+        self, query: str, limit: int = 20, *, marks: tuple[str, str] = ("[", "]")
+    ) -> list[tuple[str, float, str]]:
+        """(article id, bm25 rank, snippet) for an FTS5 query; plain words are matched as terms.
+        ``marks`` go around each match in the snippet."""
         sql = (
             "SELECT a.id, bm25(articles_fts) AS rank, "
-            "snippet(articles_fts, 1, '[', ']', ' … ', 12) AS snip "
+            "snippet(articles_fts, 1, ?, ?, ' … ', 12) AS snip "
             "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
             "WHERE articles_fts MATCH ? ORDER BY rank LIMIT ?"
         )
         try:
-            rows = self.conn.execute(sql, (query, limit)).fetchall()
+            rows = self.conn.execute(sql, (*marks, query, limit)).fetchall()
         except sqlite3.OperationalError:
             # Not valid FTS5 syntax (a stray quote, a hyphen): search the words as quoted terms instead.
             terms = " ".join('"' + t.replace('"', '""') + '"' for t in query.split())
             if not terms:
                 return []
-            rows = self.conn.execute(sql, (terms, limit)).fetchall()
+            rows = self.conn.execute(sql, (*marks, terms, limit)).fetchall()
         return [(r[0], float(r[1]), r[2]) for r in rows]
 
     # --- the live desk: sources, items seen, pages, revisions, alerts ------------------
@@ -974,6 +977,39 @@ class Store:
             (limit,),
         )
         return [{"term": r[0], "story": r[1], "headline": r[2], "at": r[3]} for r in rows]
+
+    # --- the web desk (issue 21): story listing summaries ---------------------------------------
+    # One grouped query for what the stories page ranks and filters on, so a listing never builds
+    # a brief per story. Kept in its own block so it merges cleanly with the engine's derived views.
+
+    def story_members(self) -> list[dict[str, Any]]:
+        """Every assigned article's story and listing facts: story, id, outlet, wire origin, duplicate_of,
+        published date, stored and last-changed times (UTC ISO), in story then ingest order."""
+        rows = self.conn.execute(
+            "SELECT s.story_id, a.id, a.outlet, a.wire_origin, a.duplicate_of, a.published, "
+            "a.published_at, a.ingested_at, COALESCE(a.updated_at, a.ingested_at) "
+            "FROM assignments s JOIN articles a ON a.id = s.article_id ORDER BY s.story_id, a.seq"
+        )
+        keys = (
+            "story", "id", "outlet", "wire_origin", "duplicate_of", "published", "published_at",
+            "stored_at", "changed_at",
+        )  # fmt: skip
+        return [dict(zip(keys, tuple(r), strict=True)) for r in rows]
+
+    def story_rows(self) -> list[Story]:
+        """Every story without its member list (``article_ids`` is empty): one query for a listing."""
+        rows = self.conn.execute("SELECT * FROM stories").fetchall()
+        return [
+            Story(
+                id=r["id"],
+                headline=r["headline"],
+                article_ids=(),
+                first_published=_date(r["first_published"]),
+                last_published=_date(r["last_published"]),
+                origins=tuple(json.loads(r["origins"])),
+            )
+            for r in rows
+        ]
 
 
 def _story_row(s: Story) -> tuple[Any, ...]:

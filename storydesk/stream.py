@@ -110,7 +110,7 @@ def build_story(
     """A Story from its members: headline of the most central article, date span, origins."""
     ordered = sorted(articles, key=lambda a: (a.published or dt.date.max, a.id))
     dates = [a.published for a in ordered if a.published]
-    central = _most_central(ordered, items)
+    central = _headline_article(ordered, items)
     headline = central.title or central.text[:120]
     counts = Counter(o for a in ordered if (o := origins.get(a.id)))
     return Story(
@@ -121,6 +121,45 @@ def build_story(
         last_published=max(dates) if dates else None,
         origins=tuple(sorted(counts, key=lambda o: (-counts[o], o))),
     )
+
+
+def _headline_article(articles: Sequence[Article], items: Mapping[str, cluster_stage.ClusterItem]) -> Article:
+    """The article whose title heads the story: the most central one with a headline-like title.
+
+    A title that is a site section or a shouted line ("THE WHITE HOUSE."), a word or two, or cut
+    from the text is passed over for the next most central article's, when one has a better title.
+    """
+    central = _most_central(articles, items)
+    if _headline_like(central):
+        return central
+    ranked = _by_centrality(articles, items)
+    return next((a for a in ranked if _headline_like(a)), central)
+
+
+def _headline_like(article: Article) -> bool:
+    title = (article.title or "").strip()
+    if not title or article.metadata.get("title_derived") or title.endswith("…"):
+        return False
+    words = title.split()
+    letters = [c for c in title if c.isalpha()]
+    shouted = bool(letters) and sum(c.isupper() for c in letters) / len(letters) > 0.8
+    return len(words) >= 4 and not shouted
+
+
+def _by_centrality(
+    articles: Sequence[Article], items: Mapping[str, cluster_stage.ClusterItem]
+) -> list[Article]:
+    """The articles, the closest to the story centroid first (those without vectors last)."""
+    import numpy as np
+
+    with_vectors = [(a, items[a.id].vector) for a in articles if a.id in items]
+    rest = [a for a in articles if a.id not in items]
+    if not with_vectors:
+        return sorted(rest, key=lambda a: (-len(a.text), a.id))
+    matrix = np.stack([np.asarray(v, dtype=np.float32) for _, v in with_vectors])
+    scores = matrix @ matrix.mean(axis=0)
+    order = sorted(range(len(with_vectors)), key=lambda i: (-float(scores[i]), with_vectors[i][0].id))
+    return [with_vectors[i][0] for i in order] + rest
 
 
 def _most_central(articles: Sequence[Article], items: Mapping[str, cluster_stage.ClusterItem]) -> Article:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -501,3 +502,101 @@ def test_corroborate_about_two_thirds_and_more_than_70_percent_are_compatible_wi
                  text_b, [("about two thirds", 2 / 3, "of the border", "fraction", "~")])  # fmt: skip
     assert [f.status for f in facts] == ["corroborated"]
     assert facts[0].note is not None and "compatible" in facts[0].note
+
+
+def test_corroborate_a_listed_count_and_a_demonym_count_the_same_people() -> None:
+    # "12 Somali and 11 Yemeni pirates" counts Somali pirates; "12 Somalis" names the same people
+    text_a = "Marine commandos boarded the dhow to nab 12 Somali and 11 Yemeni pirates, the navy said."
+    text_b = "Marine commandos boarded the dhow and arrested 12 Somalis, the navy said."
+    facts = _two(
+        text_a, [("12", 12, "Somali and 11 Yemeni pirates", None, "="), ("11", 11, "Yemeni pirates", None, "=")],
+        text_b, [("12", 12, "Somalis", None, "=")],
+    )  # fmt: skip
+    assert sorted((f.value, f.status) for f in facts) == [(11, "single-source"), (12, "corroborated")]
+
+
+def test_corroborate_a_bound_agrees_only_with_a_related_sentence() -> None:
+    # "more than three seasons" as coach and "four seasons" as a player are two facts, not one
+    text_a = "Cheeks was fired after more than three seasons as coach of the 76ers, the team said."
+    text_b = "He spent four seasons with the Knicks as a player before he retired in New York."
+    facts = _two(text_a, [("more than three", 3, "seasons", None, ">")],
+                 text_b, [("four", 4, "seasons", None, "=")])  # fmt: skip
+    assert sorted((f.value, f.status) for f in facts) == [(3, "single-source"), (4, "single-source")]
+    # the same clause with an exact count is one corroborated fact
+    text_c = "Cheeks was fired after four seasons as coach of the 76ers, the team said on Monday."
+    facts = _two(text_a, [("more than three", 3, "seasons", None, ">")],
+                 text_c, [("four", 4, "seasons", None, "=")])  # fmt: skip
+    assert [f.status for f in facts] == ["corroborated"]
+
+
+def test_corroborate_one_named_person_with_two_ages_is_a_conflict_two_people_are_two_facts() -> None:
+    text_a = "On Saturday, 32-year-old Englishman Robert Buckley fell about 600 metres near the hut."
+    text_b = "A day after the other death, 31-year-old Robert Buckley of the U.K. slipped on the ice."
+    buckley = "age of Robert Buckley"
+    facts = _two(text_a, [("32-year-old", 32, buckley, "years", "=")],
+                 text_b, [("31-year-old", 31, buckley, "years", "=")])  # fmt: skip
+    assert [f.status for f in facts] == ["conflicting"]
+    # the same age of two people is two single-source facts, however alike the sentences
+    facts = _two(text_a, [("32-year-old", 32, buckley, "years", "=")],
+                 text_a.replace("Robert Buckley", "Duncan Rait"), [("32-year-old", 32, "age of Duncan Rait", "years", "=")])  # fmt: skip
+    assert sorted(f.status for f in facts) == ["single-source", "single-source"]
+
+
+def test_corroborate_a_parenthetical_conversion_restates_the_value() -> None:
+    # "about 60 metres (200 feet)": one claim in two units, so it joins the articles that say 200 feet
+    text_a = "Rait died after slipping and falling about 60 metres (200 feet) from a ridge."
+    text_b = "Rait died after slipping and falling 200ft from a ridge in the same national park."
+    facts = _two(text_a, [("about 60 metres", 60, None, "metres", "~"), ("200 feet", 200, None, "feet", "=")],
+                 text_b, [("200ft", 200, None, "ft", "=")])  # fmt: skip
+    assert [(f.status, len(f.citations)) for f in facts] == [("corroborated", 2)]
+
+
+def test_corroborate_a_noun_named_more_fully_is_the_same_count() -> None:
+    text_a = "Pirates have already attacked as many as 100 merchant vessels transiting the lane this year."
+    text_b = "Nearly 100 vessels were targeted off Somalia, the maritime bureau said."
+    facts = _two(text_a, [("as many as 100", 100, "merchant vessels", None, "<")],
+                 text_b, [("Nearly 100", 100, "vessels", None, "~")])  # fmt: skip
+    assert [f.status for f in facts] == ["corroborated"]
+
+
+def _toll(day: int, text: str, phrase: str, value: int) -> tuple[Article, Extraction]:
+    art = Article(id=f"d{day}", text=text, raw_text=text, title="Quake", published=dt.date(2024, 1, day))
+    return art, Extraction(art.id, quantities=(_qty(text, phrase, value, "death toll"),))
+
+
+def test_corroborate_a_figure_that_moved_is_an_update_not_a_conflict() -> None:
+    first = _toll(1, "The death toll from the quake stood at 12 on Monday, officials said.", "12", 12)
+    later = _toll(2, "The death toll from the quake rose to 24 on Tuesday, officials said.", "24", 24)
+    again = _toll(3, "The death toll from the quake has risen to 24, officials said on Wednesday.", "24", 24)
+    arts = [first[0], later[0], again[0]]
+    ext = {a.id: e for a, e in (first, later, again)}
+    facts = corroborate(arts, ext, {"d1": "Reuters", "d2": "AP", "d3": "AFP"})
+    assert [(f.status, f.value) for f in facts if f.kind == "quantity"] == [("corroborated", 24)]
+    fact = next(f for f in facts if f.kind == "quantity")
+    assert fact.note == "updated: 12 (Reuters) → 24 (AP)"
+    assert len(fact.citations) == 3
+    # "rose to 24" in a report dated before the 12 it would revise is a disagreement
+    early = _toll(1, later[0].text, "24", 24)
+    late = _toll(2, first[0].text, "12", 12)
+    facts = corroborate([early[0], late[0]], {"d1": early[1], "d2": late[1]}, {"d1": "Reuters", "d2": "AP"})
+    assert [f.status for f in facts if f.kind == "quantity"] == ["conflicting"]
+    # and without a verb that moves it, two values are a conflict whatever the dates
+    plain = _toll(2, "The death toll from the quake was 24 on Tuesday, officials said.", "24", 24)
+    facts = corroborate([first[0], plain[0]], {"d1": first[1], "d2": plain[1]}, {"d1": "Reuters", "d2": "AP"})
+    assert [f.status for f in facts if f.kind == "quantity"] == ["conflicting"]
+
+
+def test_corroborate_what_happened_to_the_counted_joins_or_splits_facts() -> None:
+    # two nouns, one event: "two climbers killed" and "two men have died" are one fact
+    text_a = "Two climbers killed in Mt Cook falls over the weekend."
+    text_b = "Police confirmed on Monday that two men have died in separate accidents."
+    facts = _two(text_a, [("Two", 2, "climbers", None, "=")], text_b, [("two", 2, "men", None, "=")])
+    assert [(f.status, len(f.citations)) for f in facts] == [("corroborated", 2)]
+    # one noun, two events: two people killed and two people wounded are two facts, never a conflict
+    text_c = "The gunman killed two people at the office on Monday, police said."
+    text_d = "The gunman wounded two people at the office on Monday, police said."
+    facts = _two(text_c, [("two", 2, "people", None, "=")], text_d, [("two", 2, "people", None, "=")])
+    assert sorted(f.status for f in facts) == ["single-source", "single-source"]
+    text_e = "The gunman wounded three people at the office on Monday, police said."
+    facts = _two(text_c, [("two", 2, "people", None, "=")], text_e, [("three", 3, "people", None, "=")])
+    assert "conflicting" not in {f.status for f in facts}

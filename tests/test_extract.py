@@ -320,6 +320,15 @@ def test_extract_dict_shape(seeds: dict[str, tuple[str, Extraction]]) -> None:
         ("The 40-year-old actor plays a cattle driver.", [(40, "=", "years")]),
         ("A 30 - mile pursuit followed the shooting.", [(30, "=", "mile")]),
         ("India will invest a hundred billion dollars in the plan.", [(1e11, "=", "USD")]),
+        (
+            "Police described a 5 foot, 8 inch male weighing 180 pounds.",
+            [(68, "=", "inches"), (180, "=", "pound-mass")],
+        ),
+        ("The player is 6 feet 2 inches tall.", [(74, "=", "inches")]),
+        ("The deal is worth 12 to 13 billion dollars.", [(12.5e9, "~", "USD")]),
+        ("The fund raised $5M, and they paid £2bn for it.", [(5e6, "=", "USD"), (2e9, "=", "GBP")]),
+        ("He ran a 5k race before a 5 m dive.", [(5, "=", "metre")]),
+        ("Police searched within 20 miles of the town.", [(20, "<", "mile")]),
         ("The deal is worth 500 million USD to the company.", [(5e8, "=", "USD")]),
         ("Officials said about a dozen ships were seized.", [(12, "~", None)]),
         ("The tanker was hit twice by missiles.", [(2, "=", None)]),
@@ -333,6 +342,58 @@ def test_extract_quantities_read_numbers_as_written(
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # (value, bound, unit, counts) of every quantity, in order
+        (  # a comparison leaves the counted noun out; "a decade" is no unit
+            "The country has 32 million people, compared with 55.3 million a decade ago.",
+            [(32e6, "=", None, "people"), (55.3e6, "=", None, "people")],
+        ),
+        (
+            "The town had 2,500 residents, up from 1,800 in 1990.",
+            [(2500, "=", None, "residents"), (1800, "=", None, "residents")],
+        ),
+        ("Cheeks spent three - plus seasons as coach of the team.", [(3, ">", None, "seasons")]),
+        ("Iverson is a four - time All-Star.", [(4, "=", None, "times")]),
+        (  # a parser hangs "seven" on the model name: still seven rifles
+            "Commandos seized seven AK-47 assault rifles and a launcher.",
+            [(7, "=", None, "AK-47 assault rifles")],
+        ),
+        (  # a record, though "losses" follows later in the sentence
+            "The 76ers have opened 9-14 with eight losses in their last 10 games.",
+            [
+                (9, "=", None, "wins"),
+                (14, "=", None, "losses"),
+                (8, "=", None, "losses"),
+                (10, "=", None, "games"),
+            ],
+        ),
+        (
+            "They won a 109-100 overtime victory.",
+            [(109, "=", None, "points of the winner"), (100, "=", None, "points of the loser")],
+        ),
+        ("The death toll from the quake rose to 24 on Tuesday.", [(24, "=", None, "death toll")]),
+        ("The number of dead has risen to 30, officials said.", [(30, "=", None, "number of dead")]),
+        # durations are quantities, though a tagger calls them TIME
+        ("Police began two hours of negotiations with a suspect.", [(2, "=", None, "hours of negotiations")]),
+        ("Police locked down the street for almost three hours.", [(3, "~", None, "hours")]),
+        ("She died an hour later at the medical center.", [(1, "=", None, "hour")]),
+        ("The Sixers fired Cheeks on Saturday, one day after the loss.", [(1, "=", None, "day")]),
+        ("He hunkered down inside the office for a couple of hours.", [(2, "=", None, "hours")]),
+        (  # two numbers in one list: the second is not what the first counts
+            "Commandos nabbed 12 Somali and 11 Yemeni pirates on the dhow.",
+            [(12, "=", None, "Somali and 11 Yemeni pirates"), (11, "=", None, "Yemeni pirates")],
+        ),
+    ],
+)
+def test_extract_quantities_say_what_they_count(
+    extractor: Extractor, text: str, expected: list[tuple[float, str, str | None, str | None]]
+) -> None:
+    got = [(q.value, q.bound, q.unit, q.counts) for q in extractor.extract(text).quantities]
+    assert [(pytest.approx(v), b, u, c) for v, b, u, c in expected] == got
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "It happened at about 7 p. m. on Friday near the store.",
@@ -342,6 +403,10 @@ def test_extract_quantities_read_numbers_as_written(
         "Thirty years ago I was in Sydney watching the show.",
         "His 2002 - 03 squad tied for second in the division.",
         "She was bad, one man told the reporter.",
+        "Marine commandos boarded the dhow at 1230 hours and arrested them.",
+        "A couple of us tried to leave the party early.",
+        "He had only one thing to say about the crash he saw.",
+        "The laptop uses a GT 650M chip with 3G support.",
     ],
 )
 def test_extract_quantities_skip_times_addresses_names_and_idioms(extractor: Extractor, text: str) -> None:
@@ -352,3 +417,18 @@ def test_extract_quantities_age_names_whose_age(extractor: Extractor) -> None:
     text = "Jackman sings ballads at home, makes pancakes for son Oscar, 8, daughter Ava, 3."
     got = [(q.value, q.counts) for q in extractor.extract(text).quantities]
     assert got == [(8, "age of Oscar"), (3, "age of Ava")]
+
+
+def test_resolve_entities_skips_names_of_only_spaces() -> None:
+    from storydesk.models import Entity
+
+    ex = Extraction(
+        "a",
+        entities=(
+            Entity("  ", "PERSON", 0, 2, "  "),
+            Entity("Emomali Rahmon", "PERSON", 3, 17, "Emomali Rahmon"),
+            Entity("Rahmon", "PERSON", 20, 26, "Rahmon"),
+        ),
+    )
+    resolved = resolve_entities([ex])
+    assert [(r.name, r.mentions) for r in resolved] == [("Emomali Rahmon", 2)]

@@ -625,7 +625,7 @@ def test_watch_cli_runs_until_ctrl_c(feed_server: FeedServer, tmp_path: Path, co
         )  # polled again and again
         assert proc.poll() is None
         if command[0] == "serve":
-            sources = httpx.get(f"http://127.0.0.1:{port}/api/sources", timeout=10).json()
+            sources = httpx.get(f"http://127.0.0.1:{port}/api/sources", timeout=10).json()["items"]
             assert sources[0]["status"] == 200 and sources[0]["error"] is None
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)

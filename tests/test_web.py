@@ -41,28 +41,36 @@ def client(web_db: Path) -> TestClient:
     return TestClient(create_app(web_db))
 
 
+def _items(client: TestClient, path: str, **params: object) -> list[dict]:
+    page = client.get(path, params=params).json()
+    assert set(page) == {"items", "next"}
+    return page["items"]
+
+
 def test_web_api_stories_and_story(client: TestClient) -> None:
-    stories = client.get("/api/stories").json()
+    stories = _items(client, "/api/stories")
     assert len(stories) == 1 and stories[0]["article_count"] == 1
     brief = client.get(f"/api/stories/{stories[0]['id']}").json()
     assert brief["id"] == stories[0]["id"] and len(brief["articles"]) == 1
-    assert client.get("/api/stories/nope").status_code == 404
+    missing = client.get("/api/stories/nope")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
 
 def test_web_api_search_and_article(client: TestClient) -> None:
-    hits = client.get("/api/search", params={"q": "wildfire"}).json()
+    hits = _items(client, "/api/search", q="wildfire")
     assert len(hits) == 1
     article = client.get(f"/api/articles/{hits[0]['id']}").json()
     assert article["text"].startswith("Firefighters") and "raw_text" in article
-    assert client.get("/api/search", params={"q": ""}).status_code == 422
+    empty = client.get("/api/search", params={"q": ""})
+    assert empty.status_code == 422 and set(empty.json()["error"]) == {"code", "message"}
 
 
 @pytest.mark.parametrize("page", ["/", "/story", "/article", "/search?q=wildfire"])
 def test_web_pages_escape_article_text(client: TestClient, page: str) -> None:
     if page == "/story":
-        page = "/stories/" + client.get("/api/stories").json()[0]["id"]
+        page = "/stories/" + _items(client, "/api/stories")[0]["id"]
     elif page == "/article":
-        page = "/articles/" + client.get("/api/search", params={"q": "wildfire"}).json()[0]["id"]
+        page = "/articles/" + _items(client, "/api/search", q="wildfire")[0]["id"]
     response = client.get(page)
     assert response.status_code == 200
     assert "<script>alert" not in response.text
@@ -88,7 +96,7 @@ def _atom(client: TestClient, path: str) -> ET.Element:
 
 
 def test_web_atom_stories_feed_lists_stories_escaped(client: TestClient) -> None:
-    story = client.get("/api/stories").json()[0]
+    story = _items(client, "/api/stories")[0]
     root = _atom(client, "/feeds/stories.atom")
     entries = root.findall(f"{ATOM}entry")
     assert len(entries) == 1
@@ -100,7 +108,7 @@ def test_web_atom_stories_feed_lists_stories_escaped(client: TestClient) -> None
 
 
 def test_web_atom_story_feed_lists_its_articles(client: TestClient) -> None:
-    story = client.get("/api/stories").json()[0]
+    story = _items(client, "/api/stories")[0]
     root = _atom(client, f"/feeds/story/{story['id']}.atom")
     entries = root.findall(f"{ATOM}entry")
     assert [e.findtext(f"{ATOM}id") for e in entries] == [
