@@ -621,7 +621,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="WARC, WARC.gz, JSONL files or folders")
     parser.add_argument("--out", required=True, help="folder for the Parquet tables")
     parser.add_argument("--master", default=None, help="Spark master (default: spark-submit's)")
-    parser.add_argument("--window-days", type=float, default=JobOptions.window_days)
+    parser.add_argument("--window-days", type=float, default=7.0)
     parser.add_argument("--overlap-days", type=float, default=None)
     parser.add_argument("--partitions", type=int, default=0)
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="section.name=value")
