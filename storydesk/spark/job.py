@@ -116,7 +116,9 @@ def session(master: str | None = None, *, driver_memory: str = "2g", app: str = 
         .config("spark.executorEnv.OMP_NUM_THREADS", "1")
         .config("spark.executorEnv.TOKENIZERS_PARALLELISM", "false")
     )
-    return builder.getOrCreate()
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
 
 
 def _sum_dicts(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
