@@ -33,7 +33,7 @@ import os
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,8 +95,15 @@ class JobSummary:
 # --- Spark ---------------------------------------------------------------------------------------
 
 
-def session(master: str | None = None, *, driver_memory: str = "2g", app: str = "storydesk") -> Any:
-    """A SparkSession with the UI off and the workers on this Python (local mode: no cluster needed)."""
+def session(
+    master: str | None = None,
+    *,
+    driver_memory: str = "2g",
+    app: str = "storydesk",
+    conf: Mapping[str, str] | None = None,
+) -> Any:
+    """A SparkSession with the UI off and the workers on this Python (local mode: no cluster needed);
+    ``conf``: more Spark settings (the benchmark turns the event log on)."""
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:  # the spark extra is optional
@@ -116,6 +123,8 @@ def session(master: str | None = None, *, driver_memory: str = "2g", app: str = 
         .config("spark.executorEnv.OMP_NUM_THREADS", "1")
         .config("spark.executorEnv.TOKENIZERS_PARALLELISM", "false")
     )
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark

@@ -50,13 +50,13 @@ def _rows(folder: Path, table: str, *, required: bool = True) -> Iterator[dict[s
     path = folder / table
     if not path.exists():
         if required:
-            raise InputError(f"{path}: no such table (is {folder} the --out of spark-run?)")
+            raise InputError(str(path), f"no such table (is {folder} the --out of spark-run?)")
         return
     try:
         dataset = pq.ParquetDataset(str(path))
         batches = dataset.read().to_batches()
     except Exception as exc:  # pyarrow raises its own errors for broken or foreign files
-        raise InputError(f"{path}: cannot read the Parquet table: {exc}") from exc
+        raise InputError(str(path), f"cannot read the Parquet table: {exc}") from exc
     for batch in batches:
         yield from batch.to_pylist()
 
@@ -82,7 +82,7 @@ def import_output(store: Store, folder: str | Path, view_version: str) -> Import
     known = {s["id"] for s in stories}
     for row in articles:
         if row["story"] is not None and row["story"] not in known:
-            raise InputError(f"{folder}: article {row['id']} is in story {row['story']}, which is missing")
+            raise InputError(str(folder), f"article {row['id']} is in story {row['story']}, which is missing")
     assignments = [
         Assignment(r["id"], r["story"], tables.explanation_from_json(r["explanation"]))
         for r in articles
