@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from storydesk.config import Settings
-from storydesk.errors import StorydeskError
+from storydesk.errors import ConfigError, StorydeskError
 
 app = typer.Typer(
     help="storydesk: turn a stream of news articles into verified, cited stories.",
@@ -589,8 +589,11 @@ def spark_run(
         overlap_days=overlap_days,
         partitions=partitions,
         driver_memory=driver_memory,
+        stories="windows" if stories == "windows" else "one-pass",
     )
     with _errors():
+        if stories not in ("one-pass", "windows"):
+            raise ConfigError(f"--stories must be one-pass or windows, not {stories!r}")
         summary = run(inputs, out_dir, state.settings(), options)
     if as_json:
         _print_json(summary.to_dict())

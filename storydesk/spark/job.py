@@ -14,11 +14,14 @@
    pipeline and its models loaded once per Python worker (``adapter.executor_pipeline``) from the
    broadcast settings.
 4. **Stories**: originals are bucketed into time windows of ``window_days`` by their arrival key (the
-   clusterer's: publication time, an undated article at the last dated one before it). Each window
-   runs the online clusterer in time order, after the last ``overlap_days`` of the windows before it
-   as context; a window's story that takes context articles is linked to those articles' own
-   stories (union-find), the way EMM links daily clusters into multi-day stories. Duplicates join
-   their original's story.
+   clusterer's: publication time, an undated article at the last dated one before it). With
+   ``stories="one-pass"`` (the default) the windows go through one online clusterer in time order,
+   in one task: the stories one machine makes (clustering is cheap beside the models; a day of
+   CC-NEWS fits one task). With ``stories="windows"`` each window is clustered in its own task,
+   after the last ``overlap_days`` of the windows before it as context; a window's story that takes
+   context articles is linked to those articles' own stories (union-find), the way EMM links daily
+   clusters into multi-day stories. Within a window the clusterer's candidates come from its ANN
+   index over story centroids (blocking by embedding). Duplicates join their original's story.
 5. **Per story**: the story (headline, dates, origins), its corroborated facts and resolved entities.
 
 The output tables (``articles``, ``stories``, ``facts``, ``quotes``, ``rejections``) are documented
@@ -36,7 +39,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from storydesk import cluster as cluster_stage
 from storydesk import dedup as dedup_stage
@@ -61,6 +64,9 @@ class JobOptions:
     partitions: int = 0  # input and window partitions; 0: twice the default parallelism
     driver_memory: str = "2g"
     model_chunk: int = 256  # originals per Pipeline.process call inside a partition
+    # one-pass: the windows in time order through one clusterer (one task; the stories of one
+    # machine); windows: each window in its own task, linked across neighbouring windows
+    stories: Literal["one-pass", "windows"] = "one-pass"
 
 
 @dataclass(slots=True)
@@ -505,12 +511,23 @@ def _run(
         for w in ctx:
             yield w, (key, order, kv[0], item, True)
 
-    clustered = (
-        modelled.flatMap(spread)
-        .groupByKey(parts)
-        .flatMap(lambda kv: _timed(_cluster_window(kv[0], kv[1], bc.value), seconds, "cluster"))
-        .persist(StorageLevel.MEMORY_AND_DISK)
-    )
+    if options.stories == "one-pass":
+        # every window in time order through one clusterer, in one task: one machine's stories
+        clustered = (
+            modelled.flatMap(lambda kv: [(w, m) for w, m in spread(kv) if not m[4]])
+            .map(lambda wm: ((wm[1][0], wm[1][1]), wm[1]))
+            .sortByKey(numPartitions=1)
+            .values()
+            .mapPartitions(lambda it: _timed(_cluster_window(0, it, bc.value), seconds, "cluster"))
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
+    else:
+        clustered = (
+            modelled.flatMap(spread)
+            .groupByKey(parts)
+            .flatMap(lambda kv: _timed(_cluster_window(kv[0], kv[1], bc.value), seconds, "cluster"))
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
     owned = clustered.filter(lambda x: x[0] == "owned").map(lambda x: x[1])
     link_pairs = (
         clustered.filter(lambda x: x[0] == "link")
@@ -635,6 +652,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--window-days", type=float, default=7.0)
     parser.add_argument("--overlap-days", type=float, default=None)
     parser.add_argument("--partitions", type=int, default=0)
+    parser.add_argument("--stories", choices=("one-pass", "windows"), default="one-pass")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="section.name=value")
     args = parser.parse_args(argv)
     settings = Settings().with_overrides(args.overrides)
@@ -643,6 +661,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         window_days=args.window_days,
         overlap_days=args.overlap_days,
         partitions=args.partitions,
+        stories=args.stories,
     )
     summary = run(args.inputs, args.out, settings, options)
     for r in summary.rejected:
