@@ -322,3 +322,23 @@ def test_spark_job_options_are_frozen() -> None:
     options = job.JobOptions(master="local[1]")
     with pytest.raises(dataclasses.FrozenInstanceError):
         options.master = "local[2]"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["bench/spark.py", "--help"], ["storydesk/spark/job.py", "--help"]],
+    ids=["bench", "spark-submit"],
+)
+def test_spark_help_works_without_pyspark(argv: list[str]) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    code = (
+        "import runpy, sys; sys.modules['pyspark'] = None; sys.argv = "
+        + repr(argv)
+        + "; runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "--out" in done.stdout or "--mb" in done.stdout
