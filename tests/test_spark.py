@@ -285,7 +285,9 @@ def test_spark_run_reports_bad_input_and_keeps_the_rest(
     assert any(name == "gone.jsonl" for name, _ in reasons), reasons
     rows = pq.read_table(str(out / "articles")).to_pylist()
     warc_rows = [r for r in rows if r["source_path"].endswith("pages.warc.gz")]
-    assert len(warc_rows) == 2 and all(r["url"].startswith("https://example.org/page-") for r in warc_rows)
+    assert len(warc_rows) == 2 and all(
+        r["source_member"].startswith("https://example.org/page-") for r in warc_rows
+    )
     assert all(r["story"] for r in rows)
     rejected = pq.read_table(str(out / "rejections")).to_pylist()
     assert len(rejected) == len(summary.rejected)
