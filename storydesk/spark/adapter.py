@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import pickle
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from storydesk import api
 from storydesk import dedup as dedup_stage
 from storydesk.cluster import ClusterItem
 from storydesk.config import DedupSettings, Settings
-from storydesk.models import Article, DedupResult, Extraction, Fact, Rejection, ResolvedEntity
+from storydesk.models import Article, DedupResult, Extraction, Fact, ResolvedEntity
 from storydesk.pipeline import Batch, Pipeline
 
-__all__ = ["Modelled", "executor_pipeline", "read_file", "run_models", "story_view"]
+__all__ = ["Modelled", "executor_pipeline", "read_file", "run_models", "story_view", "view_version"]
 
 # One pipeline (and so one set of loaded models) per settings per Python worker: Spark reuses its
 # workers across tasks (spark.python.worker.reuse), so each executor loads the models once.
@@ -82,8 +82,5 @@ def story_view(
 
 
 def view_version() -> str:
+    """The version of the code that computes story views (stored with them; see ``api.view_version``)."""
     return api.view_version()
-
-
-def rejections(batch: Batch) -> Iterable[Rejection]:
-    return batch.rejections
