@@ -344,3 +344,18 @@ def test_spark_help_works_without_pyspark(argv: list[str]) -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "--out" in done.stdout or "--mb" in done.stdout
+
+
+@pytest.mark.slow
+def test_spark_run_reads_hadoop_uris(spark: Any, job_input: Path, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    warc = job_input / "pages.warc.gz"
+    inputs = [warc.as_uri(), (job_input / "nowhere").as_uri() + "/*.warc.gz"]
+    summary = job.run(inputs, tmp_path / "out", Settings(), job.JobOptions(partitions=1), spark=spark)
+    rows = pq.read_table(str(tmp_path / "out" / "articles")).to_pylist()
+    assert len(rows) == 2 and all(r["source_path"].endswith("/pages.warc.gz") for r in rows)
+    assert all(r["source_path"].startswith("file:") and r["story"] for r in rows)
+    reasons = {str(r.source.path): r.reason for r in summary.rejected}
+    assert any(p.endswith("pages.warc.gz") and "404" in why for p, why in reasons.items()), reasons
+    assert any("nowhere" in p and "no such file" in why for p, why in reasons.items()), reasons

@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import sys
 import time
 from collections import defaultdict
@@ -47,7 +48,7 @@ from storydesk import ingest as ingest_stage
 from storydesk import stream as stream_stage
 from storydesk.config import Settings
 from storydesk.errors import ConfigError
-from storydesk.models import Article, DedupResult, Explanation, Rejection
+from storydesk.models import Article, DedupResult, Explanation, Rejection, Source
 from storydesk.spark import adapter, tables
 from storydesk.store import extraction_to_json
 
@@ -171,12 +172,15 @@ class _Read:
 _FILE_SHIFT = 32
 
 
-def _read_files(files: Iterable[tuple[int, str]], settings: Settings, seconds: Any) -> Iterator[Any]:
-    """Per partition: each (file number, path) read and cleaned; rejections pass through as such."""
+def _read_files(
+    files: Iterable[tuple[int, str, bytes | None]], settings: Settings, seconds: Any
+) -> Iterator[Any]:
+    """Per partition: each (file number, path, content) read and cleaned (content: the bytes of a
+    Hadoop URI, read by Spark; None for a local path); rejections pass through as such."""
     start = time.perf_counter()
     pipeline = adapter.executor_pipeline(settings)
-    for number, path in files:
-        batch = adapter.read_file(pipeline, path)
+    for number, path, content in files:
+        batch = adapter.read_file(pipeline, path) if content is None else _read_bytes(pipeline, path, content)
         for rejection in batch.rejections:
             yield ("rejection", rejection)
         for n, article in enumerate(batch.articles):
@@ -193,6 +197,27 @@ def _read_files(files: Iterable[tuple[int, str]], settings: Settings, seconds: A
                 ),
             )
     seconds.add({"read": time.perf_counter() - start})
+
+
+def _read_bytes(pipeline: Any, uri: str, content: bytes) -> Any:
+    """Read a Hadoop file's bytes with the desk's readers (through a temporary file of the same
+    name: the readers choose by extension); sources name the URI."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="storydesk-") as folder:
+        local = os.path.join(folder, uri.rstrip("/").rsplit("/", 1)[-1] or "input")
+        with open(local, "wb") as fh:
+            fh.write(content)
+        batch = adapter.read_file(pipeline, local)
+
+    def named(source: Any) -> Any:
+        return (
+            dataclasses.replace(source, path=uri) if source is not None and source.path == local else source
+        )
+
+    batch.articles = [dataclasses.replace(a, source=named(a.source)) for a in batch.articles]
+    batch.rejections = [dataclasses.replace(r, source=named(r.source)) for r in batch.rejections]
+    return batch
 
 
 # --- step 2: dedup -----------------------------------------------------------------------------------
@@ -404,26 +429,49 @@ def story_articles(story: Any, articles: Sequence[Article]) -> list[Article]:
 # --- the job -----------------------------------------------------------------------------------------
 
 
-def _input_files(inputs: Sequence[str], settings: Settings) -> tuple[list[str], list[Rejection]]:
-    """Local inputs expanded as ``storydesk ingest`` expands them (same order); URIs kept as given."""
-    files: list[str] = []
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
+
+
+def _input_files(
+    inputs: Sequence[str], settings: Settings, sc: Any = None
+) -> tuple[list[tuple[str, bool]], list[Rejection]]:
+    """Every input file in ingest order, and whether it is a Hadoop URI: local paths expanded as
+    ``storydesk ingest`` expands them; a URI (``hdfs://``, ``s3a://``, ``file:/`` ...) listed through
+    Hadoop (a folder recursively, globs expanded, hidden and ``_`` files skipped, sorted)."""
+    files: list[tuple[str, bool]] = []
     rejections: list[Rejection] = []
     for given in inputs:
-        if "://" in given and not given.startswith("file://"):
-            rejections.append(
-                Rejection("ingest", "Hadoop URIs are not read yet: copy the files to local disk", _src(given))
-            )
+        if _SCHEME.match(given) and sc is not None:
+            found, why = _hadoop_list(sc, given)
+            files.extend((f, True) for f in found)
+            if why:
+                rejections.append(Rejection("ingest", why, Source(given)))
             continue
-        found, bad = ingest_stage.expand_paths([given.removeprefix("file://")], settings.ingest)
-        files.extend(str(p) for p in found)
+        local, bad = ingest_stage.expand_paths([given], settings.ingest)
+        files.extend((str(p), False) for p in local)
         rejections.extend(bad)
     return files, rejections
 
 
-def _src(path: str) -> Any:
-    from storydesk.models import Source
-
-    return Source(path)
+def _hadoop_list(sc: Any, uri: str) -> tuple[list[str], str]:
+    """The files under a Hadoop URI, and why there are none when there are none."""
+    jvm = sc._jvm
+    try:
+        path = jvm.org.apache.hadoop.fs.Path(uri)
+        fs = path.getFileSystem(sc._jsc.hadoopConfiguration())
+        statuses = fs.globStatus(path) or []
+        found: list[str] = []
+        for status in statuses:
+            if not status.isDirectory():
+                found.append(status.getPath().toString())
+                continue
+            listing = fs.listFiles(status.getPath(), True)
+            while listing.hasNext():
+                found.append(listing.next().getPath().toString())
+    except Exception as exc:  # py4j wraps the Hadoop client's errors (no such file system, denied, ...)
+        return [], f"cannot list: {str(exc).splitlines()[0][:300]}"
+    kept = sorted(f for f in found if not f.rstrip("/").rsplit("/", 1)[-1].startswith((".", "_")))
+    return kept, "" if kept else "no such file or directory"
 
 
 def run(
@@ -463,13 +511,17 @@ def _run(
     models = sc.accumulator({}, _Seconds())
     summary = JobSummary(out=out)
 
-    files, bad = _input_files(inputs, settings)
+    files, bad = _input_files(inputs, settings, sc)
     summary.files = len(files)
     summary.rejected.extend(bad)
-    numbered = list(enumerate(files))
-    read = sc.parallelize(numbered, max(1, min(len(numbered), parts))).mapPartitions(
-        lambda it: _read_files(it, bc.value, seconds)
-    )
+    local = [(n, f, None) for n, (f, remote) in enumerate(files) if not remote]
+    remote = {f: n for n, (f, remote) in enumerate(files) if remote}
+    sources = sc.parallelize(local, max(1, min(len(local), parts)))
+    if remote:
+        number = sc.broadcast(remote)
+        content = sc.binaryFiles(",".join(remote), max(1, min(len(remote), parts)))
+        sources = sources.union(content.map(lambda kv: (number.value[kv[0]], kv[0], kv[1])))
+    read = sources.mapPartitions(lambda it: _read_files(it, bc.value, seconds))
     read.persist(StorageLevel.MEMORY_AND_DISK)
     summary.rejected.extend(read.filter(lambda x: x[0] == "rejection").map(lambda x: x[1]).collect())
     # one per article id (the same content twice is one article, as on one machine), the first read
