@@ -401,7 +401,7 @@ def _root(article_id: str, duplicates: dict[str, str]) -> str:
 def _story_rows(
     story_id: str,
     members: Iterable[tuple[Article, DedupResult, dict[str, Any] | None, dict[str, Any] | None]],
-) -> Iterator[tuple[str, dict[str, Any]]]:
+) -> Iterator[tuple[str, Any]]:
     from storydesk.store import extraction_from_json
 
     members = list(members)
@@ -411,8 +411,16 @@ def _story_rows(
     items = {m[0].id: cluster_stage.ClusterItem.from_record(m[3]) for m in members if m[3] is not None}
     extractions = {m[0].id: extraction_from_json(m[2]) for m in members if m[2] is not None}
     story = stream_stage.build_story(story_id, articles, items, origins)
-    facts, entities = adapter.story_view(story_articles(story, articles), duplicates, extractions, origins)
-    yield ("story", tables.story_row(story, entities, adapter.view_version()))
+    version = adapter.view_version()
+    try:
+        facts, entities = adapter.story_view(
+            story_articles(story, articles), duplicates, extractions, origins
+        )
+    except Exception as exc:  # a bug in corroboration must not sink the job: the story is kept, reported
+        facts, entities, version = (), (), ""
+        reason = f"facts and entities not computed: {type(exc).__name__}: {exc}"
+        yield ("rejection", Rejection("corroborate", reason, Source(f"story {story_id}")))
+    yield ("story", tables.story_row(story, entities, version))
     for row in tables.fact_rows(story_id, facts):
         yield ("fact", row)
     for extraction in extractions.values():
@@ -640,6 +648,7 @@ def _run(
         .flatMap(lambda kv: _timed(_story_rows(kv[0], kv[1]), seconds, "stories"))
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
+    summary.rejected.extend(per_story.filter(lambda x: x[0] == "rejection").map(lambda x: x[1]).collect())
     rejection_rows = [
         tables.rejection_row(r.source.path, r.source.line, r.source.member, r.stage, r.reason)
         for r in summary.rejected
