@@ -359,3 +359,19 @@ def test_spark_run_reads_hadoop_uris(spark: Any, job_input: Path, tmp_path: Path
     reasons = {str(r.source.path): r.reason for r in summary.rejected}
     assert any(p.endswith("pages.warc.gz") and "404" in why for p, why in reasons.items()), reasons
     assert any("nowhere" in p and "no such file" in why for p, why in reasons.items()), reasons
+
+
+def test_spark_story_rows_keep_a_story_whose_corroboration_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    from storydesk.spark import adapter
+
+    def broken(*args: Any) -> Any:
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr(adapter, "story_view", broken)
+    article = Article(id="a1", text="Body text.", raw_text="Body text.", title="T")
+    rows = list(job._story_rows("s1", [(article, DedupResult("a1"), None, None)]))
+    kinds = [kind for kind, _ in rows]
+    assert kinds == ["rejection", "story"]
+    rejection, story = rows[0][1], rows[1][1]
+    assert rejection.stage == "corroborate" and "IndexError" in rejection.reason and "s1" in str(rejection)
+    assert story["id"] == "s1" and story["article_ids"] == ["a1"] and story["view_version"] == ""
