@@ -576,7 +576,7 @@ def spark_run(
     driver_memory: Annotated[str, typer.Option("--driver-memory", help="Spark driver memory.")] = "2g",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Run the pipeline on Apache Spark (pip install 'storydesk[spark]'): Parquet tables articles,
+    """Run the pipeline on Apache Spark (needs the spark extra of storydesk): Parquet tables articles,
     stories, facts, quotes and rejections under --out; `storydesk import` loads them into a desk.
 
     Exit code 0 when everything was read, 1 when something was skipped (listed with its reason).
