@@ -115,6 +115,11 @@ def session(
         from pyspark.sql import SparkSession
     except ImportError as exc:  # the spark extra is optional
         raise ConfigError("the Spark job needs PySpark: pip install 'storydesk[spark]'") from exc
+    if master and master.startswith("local"):
+        # local mode starts the Python workers from this process's environment (executorEnv is for
+        # cluster executors): one model thread per task, or two tasks fight over each core
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        os.environ.setdefault("MKL_NUM_THREADS", "1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app)
