@@ -570,6 +570,14 @@ def spark_run(
             "--overlap-days", help="Context a window takes from before it (default: cluster.window_days)."
         ),
     ] = None,
+    stories: Annotated[
+        str,
+        typer.Option(
+            "--stories",
+            help="one-pass: the windows in time order through one clusterer (one machine's stories); "
+            "windows: each window in its own task, linked across neighbouring windows.",
+        ),
+    ] = "one-pass",
     partitions: Annotated[
         int, typer.Option(help="Partitions per stage (0: twice the default parallelism).")
     ] = 0,

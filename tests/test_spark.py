@@ -375,3 +375,14 @@ def test_spark_story_rows_keep_a_story_whose_corroboration_fails(monkeypatch: py
     rejection, story = rows[0][1], rows[1][1]
     assert rejection.stage == "corroborate" and "IndexError" in rejection.reason and "s1" in str(rejection)
     assert story["id"] == "s1" and story["article_ids"] == ["a1"] and story["view_version"] == ""
+
+
+def test_spark_run_refuses_an_unknown_stories_mode_before_starting_spark(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from storydesk.cli import app
+
+    done = CliRunner().invoke(
+        app, ["spark-run", str(tmp_path), "--out", str(tmp_path / "o"), "--stories", "x"]
+    )
+    assert done.exit_code == 2 and "one-pass or windows" in done.output
