@@ -162,7 +162,7 @@ def run_one(inputs: list[str], master: str, out: Path, overrides: list[str]) -> 
     }
 
 
-def parity(path: Path, overrides: list[str]) -> dict[str, Any]:
+def parity(path: Path, overrides: list[str], stories: str = "one-pass") -> dict[str, Any]:
     from storydesk.config import Settings
     from storydesk.spark import job
     from storydesk.spark import parity as parity_mod
@@ -170,11 +170,13 @@ def parity(path: Path, overrides: list[str]) -> dict[str, Any]:
     settings = Settings().with_overrides(overrides)
     with tempfile.TemporaryDirectory(prefix="storydesk-parity-") as out:
         start = time.perf_counter()
-        summary = job.run([str(path)], out, settings, job.JobOptions(master="local[2]"))
+        options = job.JobOptions(master="local[2]", stories="windows" if stories == "windows" else "one-pass")
+        summary = job.run([str(path)], out, settings, options)
         spark_s = time.perf_counter() - start
         result = parity_mod.compare(path, Path(out), settings)
     return {
         "input": str(path),
+        "stories": stories,
         "records": result.records,
         "bcubed_f1": round(result.bcubed_f1, 4),
         "duplicates_identical": result.duplicates_identical,
@@ -199,10 +201,13 @@ def main() -> int:
     parser.add_argument(
         "--parity", type=Path, help="instead: parity of spark-run and storydesk cluster on this JSONL"
     )
+    parser.add_argument(
+        "--stories", choices=("one-pass", "windows"), default="one-pass", help="with --parity"
+    )
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="section.name=value")
     args = parser.parse_args()
     if args.parity is not None:
-        print(json.dumps(parity(args.parity, args.overrides), indent=2))
+        print(json.dumps(parity(args.parity, args.overrides, args.stories), indent=2))
         return 0
     with tempfile.TemporaryDirectory(prefix="storydesk-bench-") as tmp:
         folder = Path(tmp) / "warc"
