@@ -17,8 +17,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# The test extra and the spark extra (the Spark parity test runs in local mode, which needs a JVM:
+# Java 17 comes from apt when `java` is missing).
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,spark]'
+	command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
 	touch $(VENV)/.installed $@
 
 venv: $(VENV)/.installed

@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from storydesk.config import Settings
-from storydesk.errors import StorydeskError
+from storydesk.errors import ConfigError, StorydeskError
 
 app = typer.Typer(
     help="storydesk: turn a stream of news articles into verified, cited stories.",
@@ -592,6 +592,94 @@ def extract(
     with _errors():
         rows = extract_records(load_jsonl(input_path), state.settings())
     _write_jsonl(rows, out_path)
+
+
+# --- beyond one machine ---------------------------------------------------------------------
+
+
+@app.command("spark-run")
+def spark_run(
+    inputs: Annotated[
+        list[str], typer.Argument(metavar="INPUT...", help="WARC/WARC.gz or JSONL files, or folders of them.")
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the Parquet tables (replaced).")],
+    master: Annotated[
+        str | None, typer.Option("--master", help="Spark master, e.g. local[2] or spark://host:7077.")
+    ] = None,
+    window_days: Annotated[
+        float, typer.Option("--window-days", help="Story windows: each is clustered in one task.")
+    ] = 7.0,
+    overlap_days: Annotated[
+        float | None,
+        typer.Option(
+            "--overlap-days", help="Context a window takes from before it (default: cluster.window_days)."
+        ),
+    ] = None,
+    stories: Annotated[
+        str,
+        typer.Option(
+            "--stories",
+            help="one-pass: the windows in time order through one clusterer (one machine's stories); "
+            "windows: each window in its own task, linked across neighbouring windows.",
+        ),
+    ] = "one-pass",
+    partitions: Annotated[
+        int, typer.Option(help="Partitions per stage (0: twice the default parallelism).")
+    ] = 0,
+    driver_memory: Annotated[str, typer.Option("--driver-memory", help="Spark driver memory.")] = "2g",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Run the pipeline on Apache Spark (needs the spark extra of storydesk): Parquet tables articles,
+    stories, facts, quotes and rejections under --out; `storydesk import` loads them into a desk.
+
+    Exit code 0 when everything was read, 1 when something was skipped (listed with its reason).
+    """
+    from storydesk.spark.job import JobOptions, run
+
+    options = JobOptions(
+        master=master,
+        window_days=window_days,
+        overlap_days=overlap_days,
+        partitions=partitions,
+        driver_memory=driver_memory,
+        stories="windows" if stories == "windows" else "one-pass",
+    )
+    with _errors():
+        if stories not in ("one-pass", "windows"):
+            raise ConfigError(f"--stories must be one-pass or windows, not {stories!r}")
+        summary = run(inputs, out_dir, state.settings(), options)
+    if as_json:
+        _print_json(summary.to_dict())
+    else:
+        out.print(
+            f"{summary.files} files, {summary.articles} articles: {summary.duplicates} duplicates, "
+            f"{summary.stories} stories, {summary.facts} facts, {summary.quotes} quotes, "
+            f"{len(summary.rejected)} skipped; {summary.seconds:.1f} s; tables in {_show(summary.out)}"
+        )
+        for rejection in summary.rejected:
+            err.print(f"[yellow]skipped[/yellow] {_show(rejection)}")
+    if summary.rejected:
+        raise typer.Exit(1)
+
+
+@app.command("import")
+def import_(
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="The --out folder of spark-run.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Load spark-run's Parquet tables into a new desk (--db); then every command works on it."""
+    from storydesk.api import view_version
+    from storydesk.spark.load import import_output
+
+    with _errors(), _desk(create=True) as desk:
+        summary = import_output(desk.store, folder, view_version())
+    if as_json:
+        _print_json(summary.to_dict())
+    else:
+        out.print(
+            f"{summary.articles} articles ({summary.duplicates} duplicates), {summary.stories} stories, "
+            f"{summary.facts} facts, {summary.rejections} rejections imported"
+        )
 
 
 # --- evaluation ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ by the strength of the cue and its position.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -29,16 +30,19 @@ from storydesk.config import DedupSettings
 from storydesk.models import DedupResult, WireOrigin
 
 if TYPE_CHECKING:
-    from datasketch import LeanMinHash
+    from datasketch import LeanMinHash, MinHash
 
 __all__ = [
     "AGENCIES",
     "Agency",
     "DuplicateIndex",
+    "band_keys",
     "detect_wire_origin",
     "detect_wire_origins",
     "fingerprint",
+    "jaccard",
     "normalize_text",
+    "shingles",
 ]
 
 # --- normalization ------------------------------------------------------------
@@ -153,6 +157,59 @@ def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return common / (a.size + b.size - common)
 
 
+def _minhash(template: MinHash, settings: DedupSettings, shingles: np.ndarray) -> LeanMinHash:
+    """The seeded MinHash signature of a shingle set (``template`` holds the permutations)."""
+    from datasketch import LeanMinHash, MinHash
+
+    minhash = MinHash(
+        num_perm=settings.num_perm,
+        seed=settings.seed,
+        hashfunc=int,
+        permutations=template.permutations,
+        scheme=template.scheme,
+    )
+    if shingles.size:
+        minhash.update_batch(shingles.tolist())
+    return LeanMinHash(minhash)
+
+
+# --- corpus-wide dedup (storydesk.spark): the index's rules, one article at a time ------------------
+
+
+def shingles(text: str, settings: DedupSettings) -> np.ndarray:
+    """The sorted distinct shingle hashes ``DuplicateIndex`` keeps for a text."""
+    return _shingle_hashes(normalize_text(text).split(), settings.shingle_size)
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """The verified similarity ``DuplicateIndex`` decides near duplicates by."""
+    return _jaccard(a, b)
+
+
+@functools.cache
+def _layout(settings: DedupSettings) -> tuple[MinHash, tuple[tuple[int, int], ...]]:
+    from datasketch import MinHash, MinHashLSH
+
+    lsh = MinHashLSH(
+        threshold=min(settings.lsh_threshold, settings.near_threshold), num_perm=settings.num_perm
+    )
+    return MinHash(num_perm=settings.num_perm, seed=settings.seed), tuple(lsh.hashranges)
+
+
+def band_keys(shingle_hashes: np.ndarray, settings: DedupSettings) -> list[bytes]:
+    """The LSH band keys of a text, one per band (the band's number, then its hash values).
+
+    Two texts are near-duplicate candidates of ``DuplicateIndex`` exactly when they share a key:
+    the index files signatures under the same bands. Texts with fewer than ``min_shingles``
+    shingles are matched exactly only, and get no keys.
+    """
+    if shingle_hashes.size < settings.min_shingles:
+        return []
+    template, ranges = _layout(settings)
+    values = np.asarray(_minhash(template, settings, shingle_hashes).hashvalues, dtype="<u8")
+    return [n.to_bytes(2, "little") + values[start:end].tobytes() for n, (start, end) in enumerate(ranges)]
+
+
 # --- the index -------------------------------------------------------------------
 
 
@@ -245,18 +302,7 @@ class DuplicateIndex:
         return bytes(buffer)
 
     def _signature_for(self, key: str, shingles: np.ndarray) -> LeanMinHash:
-        from datasketch import LeanMinHash, MinHash
-
-        minhash = MinHash(
-            num_perm=self._settings.num_perm,
-            seed=self._settings.seed,
-            hashfunc=int,
-            permutations=self._template.permutations,
-            scheme=self._template.scheme,
-        )
-        if shingles.size:
-            minhash.update_batch(shingles.tolist())
-        lean = LeanMinHash(minhash)
+        lean = _minhash(self._template, self._settings, shingles)
         self._signatures[key] = lean
         self._signatures.move_to_end(key)
         while len(self._signatures) > self._SIGNATURE_CACHE:
