@@ -39,6 +39,7 @@ __all__ = [
     "StreamState",
     "build_stories",
     "build_story",
+    "duplicate_root",
     "go_on",
     "load",
     "resumable",
@@ -77,7 +78,8 @@ class StreamRun:
     frozen: bytes | None  # the clusterer pickled before consolidation (``freeze``)
 
 
-def _root(article_id: str, duplicates: Mapping[str, str]) -> str:
+def duplicate_root(article_id: str, duplicates: Mapping[str, str]) -> str:
+    """The original a duplicate chain ends at (a duplicate of a duplicate is its original's copy)."""
     seen = set()
     while article_id in duplicates and article_id not in seen:
         seen.add(article_id)
@@ -265,7 +267,7 @@ def run_batch(
         for a in placed
     ]
     for dup, original in duplicates.items():
-        root = _root(original, duplicates)
+        root = duplicate_root(original, duplicates)
         if root in story_of:
             story_of[dup] = story_of[root]
     for dup in duplicates if assign is None else assign:

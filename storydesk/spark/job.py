@@ -392,14 +392,6 @@ def link_stories(
     return out
 
 
-def _root(article_id: str, duplicates: dict[str, str]) -> str:
-    seen = set()
-    while article_id in duplicates and article_id not in seen:
-        seen.add(article_id)
-        article_id = duplicates[article_id]
-    return article_id
-
-
 # --- step 5: per story ---------------------------------------------------------------------------------------
 
 
@@ -611,7 +603,9 @@ def _run(
     dup_map = dup_bc.value
 
     original_story = dict(story_of_original.mapValues(lambda v: v[0]).collect())
-    story_bc = sc.broadcast({d: original_story.get(_root(d, dup_map)) for d in dup_map} | original_story)
+    story_bc = sc.broadcast(
+        {d: original_story.get(stream_stage.duplicate_root(d, dup_map)) for d in dup_map} | original_story
+    )
     explanations = story_of_original.mapValues(lambda v: v[1])
     copy_explanation = Explanation(similarity=1.0, score=1.0, runner_up=None)
 
