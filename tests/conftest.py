@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import os
 import re
+import socket
+import subprocess
+import sys
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -247,6 +251,30 @@ class FakeExtractor:
                 wire_origin=task.wire_origin,
                 sentences=sentences,
             )
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def spawn_cli() -> Callable[..., subprocess.Popen[bytes]]:
+    """Start ``storydesk ARGS...`` from this checkout as a child process, stdout and stderr piped."""
+
+    def spawn(*args: str) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        return subprocess.Popen(
+            [sys.executable, "-m", "storydesk.cli", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+
+    return spawn
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -562,14 +563,6 @@ def test_watch_cli_once_with_allow_private_stores_and_alerts(feed_server: FeedSe
     assert data["hits"][0]["headline"].startswith("Passau flooded")
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_for(check: Any, seconds: float = 60.0) -> Any:
     import time
 
@@ -583,12 +576,15 @@ def _wait_for(check: Any, seconds: float = 60.0) -> Any:
 
 
 @pytest.mark.parametrize("command", [["watch", "--interval", "1"], ["serve", "--watch", "--interval", "1"]])
-def test_watch_cli_runs_until_ctrl_c(feed_server: FeedServer, tmp_path: Path, command: list[str]) -> None:
+def test_watch_cli_runs_until_ctrl_c(
+    feed_server: FeedServer,
+    tmp_path: Path,
+    command: list[str],
+    free_port: int,
+    spawn_cli: Callable[..., subprocess.Popen[bytes]],
+) -> None:
     """`watch` and `serve --watch` poll in the background and stop cleanly on Ctrl-C (SIGINT)."""
-    import os
     import signal
-    import subprocess
-    import sys
 
     import httpx
 
@@ -600,25 +596,9 @@ def test_watch_cli_runs_until_ctrl_c(feed_server: FeedServer, tmp_path: Path, co
     with store.transaction():
         store.add_source(feed_server.url("/quiet.xml"))
     store.close()
-    port = _free_port()
+    port = free_port
     extra = ["--port", str(port)] if command[0] == "serve" else []
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "storydesk.cli",
-            "--db",
-            str(db),
-            "--set",
-            "fetch.allow_private=true",
-            *command,
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
+    proc = spawn_cli("--db", str(db), "--set", "fetch.allow_private=true", *command, *extra)
     try:
         _wait_for(
             lambda: feed_server.hits("/quiet.xml") >= 2 or proc.poll() is not None

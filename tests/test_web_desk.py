@@ -6,10 +6,10 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -438,30 +438,13 @@ def test_web_prose_highlights_the_cited_span_and_escapes() -> None:
     assert html.count("<p>") == 2 and '<mark id="cite" class="cited">He said 20,000 would go.</mark>' in html
 
 
-def test_web_serve_warns_when_bound_off_loopback(tmp_path: Path) -> None:
+def test_web_serve_warns_when_bound_off_loopback(
+    tmp_path: Path, free_port: int, spawn_cli: Callable[..., subprocess.Popen[bytes]]
+) -> None:
     db = tmp_path / "d.db"
     Desk.open(db).close()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "storydesk.cli",
-            "--db",
-            str(db),
-            "serve",
-            "--host",
-            "0.0.0.0",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
+    port = free_port
+    proc = spawn_cli("--db", str(db), "serve", "--host", "0.0.0.0", "--port", str(port))
     try:
         import httpx
 
