@@ -676,12 +676,16 @@ _SUFFIXED = re.compile(r"(\d+(?:\.\d+)?)(bn|mn|m|k)")
 _SUFFIXES = {"bn": 1e9, "mn": 1e6, "m": 1e6, "k": 1e3}
 
 
+def _currency_before(doc: Doc, i: int) -> bool:
+    """Whether a currency symbol stands right before token ``i`` ("$5M", "£ 2bn")."""
+    return i > 0 and doc[i - 1].text in _CURRENCY
+
+
 def _is_money(tok: Token) -> bool:
     """A number with a currency before or after it: "£2bn", "3bn euros"."""
     doc = tok.doc
-    before = doc[tok.i - 1] if tok.i > 0 else None
     after = doc[tok.i + 1] if tok.i + 1 < len(doc) else None
-    return (before is not None and before.text in _CURRENCY) or (
+    return _currency_before(doc, tok.i) or (
         after is not None and (after.text in _CURRENCY_CODES or after.lower_ in _CURRENCY_WORDS)
     )
 
@@ -780,7 +784,7 @@ def _number_run(doc: Doc, i: int) -> tuple[int, int, float] | None:
     k = j + 1 if j < n and doc[j].text == "-" else j
     if k < n and doc[k].lower_ in _FRACTIONS and value < 20:
         return start, k + 1, value / _FRACTIONS[doc[k].lower_]
-    money = i > 0 and doc[i - 1].text in _CURRENCY  # "$5M", "£2bn": M is a million, not a metre
+    money = _currency_before(doc, i)  # "$5M", "£2bn": M is a million, not a metre
     while j < n and doc[j].lower_ in _MULTIPLIERS and (doc[j].lower_ != "m" or money):
         value *= _MULTIPLIERS[doc[j].lower_]
         j += 1
@@ -798,7 +802,7 @@ def _names_not_counts(doc: Doc, start: int, end: int) -> bool:
         nxt is not None
         and not last.whitespace_
         and re.fullmatch(r"[A-Z]", nxt.text)
-        and not (start > 0 and doc[start - 1].text in _CURRENCY)
+        and not _currency_before(doc, start)
     ):
         return True  # "GT 650M", "3G", "X5": a model or a version, not a count
     if (
@@ -966,7 +970,7 @@ def _counts_one(doc: Doc, i: int) -> bool:
     ):
         return True  # "one day after the loss": a span of time
     others = [t for t in sent if t.i != i and (_DIGITS.fullmatch(t.text) or t.lower_ in _NUMBER_WORDS)]
-    return bool(others) and tok.head.lemma_ not in ("day", "time", "point", "way", "thing")
+    return bool(others) and tok.head.lemma_ != "day"  # "one day" picks a day out, unless a span (above)
 
 
 _DURATION_WORDS = frozenset({"hour", "minute", "second", "hr", "hrs", "min", "mins"})
@@ -1001,9 +1005,8 @@ def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
         ranged = _range_end(doc, first, j)
         if ranged is not None:
             j, low_value, high = ranged
-            value = (
-                low_value + high
-            ) / 2  # "24- to 30-foot", "$10 million to $15 million": the midpoint, about
+            # "24- to 30-foot", "$10 million to $15 million": the midpoint, about
+            value = (low_value + high) / 2
         run = doc[first:j]
         s, e = run.start_char, run.end_char
         i = j
