@@ -31,7 +31,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from storydesk.models import Article, Bound, Citation, Extraction, Fact, FactStatus, Quantity, Quote
+from storydesk.models import (
+    Article,
+    Bound,
+    Citation,
+    Extraction,
+    Fact,
+    FactStatus,
+    Quantity,
+    Quote,
+    published_time,
+)
 
 __all__ = ["corroborate", "sentence_spans", "source_of", "trim_span", "values_compatible"]
 
@@ -514,6 +524,11 @@ def _age_person(counts: str | None) -> str | None:
     return words[-1].lower() if words and words[-1][:1].isupper() else None
 
 
+def _different_events(a: _Claim, b: _Claim) -> bool:
+    """Whether both claims say what happened to what they count, and it is not the same."""
+    return bool(a.events and b.events and not a.events & b.events)
+
+
 def _same_person(a: str, b: str) -> bool:
     """One surname, allowing the one-letter misspellings rewrites carry ("Rait", "Raite")."""
     return a == b or (min(len(a), len(b)) >= 4 and SequenceMatcher(None, a, b).ratio() >= 0.8)
@@ -726,7 +741,7 @@ def _match(a: _Claim, b: _Claim, tolerance: float) -> float:
         if ctx >= CONTEXT_REWORDED or (_distinctive(a.base) and ctx >= CONTEXT_DISTINCTIVE) or same_event:
             return 2.5 + ctx
         return 0.0
-    if frame is None or (a.events and b.events and not a.events & b.events):
+    if frame is None or _different_events(a, b):
         return 0.0  # "two people killed", "two people wounded": two facts
     overlap, jac, ctx = frame
     if a.article_id == b.article_id and not _claims_agree(a, b, tolerance):
@@ -769,7 +784,7 @@ def _conflict_score(a: _Claim, b: _Claim) -> float:
     frame = _frame(a, b)
     if frame is None or _partial(a) != _partial(b):  # a part never contradicts a total
         return 0.0
-    if a.events and b.events and not a.events & b.events:
+    if _different_events(a, b):
         return 0.0  # one killed, two wounded
     if a.unit == "time" and a.head != "age":
         # durations ("three years", "nearly four seasons") rarely name what lasted; ages name whose age
@@ -912,11 +927,7 @@ def _quantity_fact(group: _Group, arts: Mapping[str, _Article], tolerance: float
     )
 
 
-def _when(art: _Article) -> dt.datetime | None:
-    a = art.article
-    if a.published_at is not None:
-        return a.published_at.replace(tzinfo=None)
-    return dt.datetime.combine(a.published, dt.time()) if a.published is not None else None
+_UNDATED = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 def _update_series(
@@ -928,7 +939,7 @@ def _update_series(
     later_of: dict[int, _Claim] = {}
     earlier: set[int] = set()
     for a, b in conflicts:
-        t_a, t_b = _when(arts[a.article_id]), _when(arts[b.article_id])
+        t_a, t_b = published_time(arts[a.article_id].article), published_time(arts[b.article_id].article)
         if not (a.moved or b.moved):
             return None  # neither says the figure moved: a disagreement
         if a.moved and b.moved:  # "rose to 12", later "rose to 24": the dates say which came first
@@ -947,7 +958,9 @@ def _update_series(
         return None
     history = {c.order: c for pair in conflicts for c in pair if c.order in earlier}
     return [
-        *sorted(history.values(), key=lambda c: (_when(arts[c.article_id]) or dt.datetime.min, c.order)),
+        *sorted(
+            history.values(), key=lambda c: (published_time(arts[c.article_id].article) or _UNDATED, c.order)
+        ),
         latest[0],
     ]
 

@@ -103,6 +103,17 @@ class Article:
     source: Source | None = None
 
 
+def published_time(article: Article) -> dt.datetime | None:
+    """When an article was published, in UTC: its timestamp (a naive one read as UTC), else midnight
+    of its date; None when undated. Stages that order articles in time agree through this."""
+    if article.published_at is not None:
+        when = article.published_at
+        return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+    if article.published is not None:
+        return dt.datetime.combine(article.published, dt.time(), tzinfo=dt.UTC)
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class WireOrigin:
     """The agency an article derives from, and the words that say so."""

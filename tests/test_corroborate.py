@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Sequence
@@ -600,3 +601,22 @@ def test_corroborate_what_happened_to_the_counted_joins_or_splits_facts() -> Non
     text_e = "The gunman wounded three people at the office on Monday, police said."
     facts = _two(text_c, [("two", 2, "people", None, "=")], text_e, [("three", 3, "people", None, "=")])
     assert "conflicting" not in {f.status for f in facts}
+
+
+def test_corroborate_an_update_is_ordered_by_the_instant_not_the_wall_clock() -> None:
+    # 10:00 in Moscow is 07:00 UTC, before the 08:00 UTC report of 12: "rose to 24" came first
+    rose = "The death toll from the quake rose to 24 on Tuesday, officials said."
+    stood = "The death toll from the quake stood at 12 on Tuesday, officials said."
+    moscow = dt.timezone(dt.timedelta(hours=3))
+    early = Article(id="m", text=rose, raw_text=rose, published_at=dt.datetime(2024, 1, 2, 10, tzinfo=moscow))
+    late = Article(id="u", text=stood, raw_text=stood, published_at=dt.datetime(2024, 1, 2, 8, tzinfo=dt.UTC))
+    ext = {
+        "m": Extraction("m", quantities=(_qty(rose, "24", 24, "death toll"),)),
+        "u": Extraction("u", quantities=(_qty(stood, "12", 12, "death toll"),)),
+    }
+    facts = corroborate([early, late], ext, {"m": "TASS", "u": "Reuters"})
+    assert [f.status for f in facts if f.kind == "quantity"] == ["conflicting"]
+    # at 12:00 Moscow (09:00 UTC) the same report comes after the 12: an update
+    later = dataclasses.replace(early, published_at=dt.datetime(2024, 1, 2, 12, tzinfo=moscow))
+    facts = corroborate([later, late], ext, {"m": "TASS", "u": "Reuters"})
+    assert [f.status for f in facts if f.kind == "quantity"] == ["single-source"]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from storydesk.models import Article
+from storydesk.models import Article, published_time
 
 if TYPE_CHECKING:
     pass
@@ -142,14 +142,9 @@ def _normalise_number(text: str) -> str | None:
 
 
 def _time_of(article: Article) -> float | None:
-    if article.published_at is not None:
-        when = article.published_at
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
-        return (when - _EPOCH).total_seconds() / 86400.0
-    if article.published is not None:
-        return float(article.published.toordinal() - dt.date(1970, 1, 1).toordinal())
-    return None
+    """Days since 1970-01-01 UTC of the article's publication."""
+    when = published_time(article)
+    return None if when is None else (when - _EPOCH).total_seconds() / 86400.0
 
 
 def lead_text(article: Article, max_chars: int) -> str:
