@@ -28,7 +28,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
 from storydesk.models import (
@@ -332,7 +332,7 @@ def values_compatible(
 
 _BOUND_WORDS = re.compile(
     r"\b(more|less|fewer|over|under|about|around|approximately|roughly|nearly|almost|some|at least|"
-    r"at most|up to|upwards|below|above|exceed|close to|estimated)\b",
+    r"at most|up to|upwards|below|above|exceed|close to|estimated|between)\b",
     re.IGNORECASE,
 )
 _BOUND_PREFIX = {">": "more than ", "<": "fewer than ", "~": "about ", "=": ""}
@@ -381,6 +381,8 @@ class _Claim:
     person: str | None = None  # whose age, by surname: "age of Robert Buckley" -> buckley
     moved: bool = False  # a verb moved the figure there: "the death toll rose to 24"
     events: frozenset[str] = frozenset()  # what happened to what is counted: killed, wounded, rescued
+    cumulative: bool = False  # a running total over many events ("14 rifles so far"), not this one
+    siblings: frozenset[tuple[str, float]] = frozenset()  # the sentence's other listed items: (noun, value)
 
 
 @dataclass(slots=True)
@@ -524,6 +526,17 @@ def _age_person(counts: str | None) -> str | None:
     return words[-1].lower() if words and words[-1][:1].isupper() else None
 
 
+#: A running total over many events, not the event's own figure: "14 rifles seized so far", "in its
+#: five operations", "during the five operations". A total and one event's figure never align.
+_CUMULATIVE = re.compile(
+    r"\b(?:so far|thus far|to date|till date|until now|up to now|all told|in all|altogether"
+    r"|cumulative(?:ly)?"
+    r"|(?:in|during|over|across) (?:the |its |their |his |her |all )?(?:[\w-]+ )?"
+    r"(?:operations|missions|raids|patrols|deployments|campaigns))\b",
+    re.I,
+)
+
+
 def _different_events(a: _Claim, b: _Claim) -> bool:
     """Whether both claims say what happened to what they count, and it is not the same."""
     return bool(a.events and b.events and not a.events & b.events)
@@ -532,6 +545,57 @@ def _different_events(a: _Claim, b: _Claim) -> bool:
 def _same_person(a: str, b: str) -> bool:
     """One surname, allowing the one-letter misspellings rewrites carry ("Rait", "Raite")."""
     return a == b or (min(len(a), len(b)) >= 4 and SequenceMatcher(None, a, b).ratio() >= 0.8)
+
+
+_NUMBER = (
+    r"(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen"
+    r"|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
+)
+_ORDINAL = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(?:st|nd|rd|th))"
+#: The whole a part is counted against is the frame of the part, not a claim of its own: "won 18 of
+#: its next 23 games", "five of the six casings", "the team's eighth (loss) in 10 games". ("One of
+#: four men" does say how many men there were.)
+_PARTITIVE_WHOLE = re.compile(
+    rf"(?:\b(?!one\b){_NUMBER}\s+of|\b{_ORDINAL}\s+in)\s+(?:(?:the|their|its|his|her|our|these|those)\s+)?"
+    r"(?:(?:last|next|first|past|previous|final|remaining)\s+)?$",
+    re.I,
+)
+#: People one of whom a story mentions as "a" person: "one man told", "one disabled patient brought".
+_INDIVIDUALS = _words(
+    "man woman person boy girl child kid baby patient witness resident neighbour neighbor official "
+    "source climber driver passenger worker employee friend relative student teacher reporter viewer "
+    "fan caller customer shopper bystander onlooker guest visitor"
+)
+#: A headline's list ("5 Thoughts on Why ...", "10 things to know") counts nothing in the news.
+_LISTICLE = _words("thing reason way thought tip fact question lesson takeaway moment sign step myth secret")
+#: Compounds a number is part of, not a count: "the three-point line", "our 3-for-All game".
+_TERM_OF_ART = re.compile(
+    r"^\s?-\s?(?:for\s?-|point\s+(?:line|basket|shot|shots|shooter|shooting|range|attempt|attempts|play|arc))",
+    re.I,
+)
+#: Numbers inside the names of events: "9/11".
+_NAMED_NUMBER = re.compile(r"\b9\s?/\s?11\b")
+
+
+def _not_a_claim(
+    q: Quantity, head: str | None, text: str, span: tuple[int, int], events: frozenset[str]
+) -> bool:
+    """Whether a number, though read as a quantity, claims nothing about the event."""
+    before = text[max(span[0], q.start - 60) : q.start]
+    after = text[q.end : min(span[1], q.end + 40)]
+    word = " ".join(q.text.split()).lower()
+    if _PARTITIVE_WHOLE.search(before):
+        return True
+    if word == "one" and q.bound == "=":
+        if before.lower().endswith("at ") and after.lower().startswith(" point"):
+            return True  # "at one point"
+        if head in _INDIVIDUALS and not events:
+            return True  # "one man told": a man, not a count of men
+    if head in _LISTICLE and not text[span[0] : q.start].strip(" \"'“‘"):
+        return True
+    if _TERM_OF_ART.match(text[q.end : q.end + 30]):
+        return True
+    return any(m.start() <= q.start < m.end() for m in _NAMED_NUMBER.finditer(text, span[0], span[1]))
 
 
 def _claims(arts: Sequence[_Article]) -> list[_Claim]:
@@ -561,6 +625,9 @@ def _claims(arts: Sequence[_Article]) -> list[_Claim]:
                 span = art.sentence(q.start, q.end)
             sentence_text = text[span[0] : span[1]]
             exclude = frozenset(_lemma(w) for w in _WORD.findall(q.counts or ""))
+            events = _events(text[max(span[0], q.start - _EVENT_REACH) : min(span[1], q.end + _EVENT_REACH)])
+            if _not_a_claim(q, head, text, span, events):
+                continue
             claims.append(
                 _Claim(
                     order=len(claims),
@@ -581,12 +648,33 @@ def _claims(arts: Sequence[_Article]) -> list[_Claim]:
                     quoted=_inside_quote(art.extraction.quotes, q, text, span),
                     person=_age_person(q.counts),
                     moved=bool(_MOVED.search(text[max(span[0], q.start - 60) : q.start])),
-                    events=_events(
-                        text[max(span[0], q.start - _EVENT_REACH) : min(span[1], q.end + _EVENT_REACH)]
-                    ),
+                    events=events,
+                    cumulative=bool(_CUMULATIVE.search(sentence_text)),
                 )
             )
-    return claims
+    return _with_siblings(claims, {art.article.id: art.article.text for art in arts})
+
+
+#: A figure paired with another by a dash: a record or a score ("122-147", "an 88-72 loss").
+_PAIRED = re.compile(r"^\s?[-–]\s?\d")
+
+
+def _with_siblings(claims: list[_Claim], texts: Mapping[str, str]) -> list[_Claim]:
+    """Each claim with the counted nouns of the other items listed in its sentence (a record's two
+    figures are one item, not a list)."""
+    heads: dict[tuple[str, tuple[int, int]], list[tuple[str, float]]] = defaultdict(list)
+    for c in claims:
+        text = texts[c.article_id]
+        q = c.quantity
+        paired = _PAIRED.match(text[q.end : q.end + 4]) or _PAIRED.match(
+            text[max(0, q.start - 4) : q.start][::-1]
+        )
+        if c.head and not paired:
+            heads[(c.article_id, c.sentence)].append((c.head, c.base))
+    return [
+        replace(c, siblings=frozenset(h for h in heads[(c.article_id, c.sentence)] if h[0] != c.head))
+        for c in claims
+    ]
 
 
 def _inside_quote(quotes: Sequence[Quote], q: Quantity, text: str, span: tuple[int, int]) -> bool:
@@ -668,6 +756,8 @@ CONTEXT_CONFLICT = 0.3
 CONTEXT_REWORDED = 0.25
 #: The same, for a value too specific to recur by chance in one story (23, 1,037, $9.4 million).
 CONTEXT_DISTINCTIVE = 0.1
+#: Other counted things two sentences must both list for their figures to be one inventory.
+PARALLEL_LIST = 2
 #: Minimum counted-noun term Jaccard for a conflict (the same thing counted, not a neighbour of it).
 TERMS_CONFLICT = 0.5
 
@@ -704,6 +794,8 @@ def _frame(a: _Claim, b: _Claim) -> tuple[float, float, float] | None:
         return None  # "12 Somali" and "12 Somali pirates" count the same people; "12 ships" does not
     if a.person and b.person and not _same_person(a.person, b.person):
         return None  # two people's ages
+    if a.cumulative != b.cumulative:
+        return None  # a running total and one event's figure
     overlap = len(a.terms & b.terms) / max(1, min(len(a.terms), len(b.terms)))
     jac = _jaccard(a.terms, b.terms) if (a.terms or b.terms) else 1.0
     return overlap, jac, _jaccard(a.context, b.context)
@@ -724,6 +816,8 @@ def _distinctive(value: float) -> bool:
 
 def _match(a: _Claim, b: _Claim, tolerance: float) -> float:
     """A score > 0 when two claims state one value of the same thing, 0 otherwise."""
+    if a.cumulative != b.cumulative:
+        return 0.0  # a running total and one event's figure are two facts, even when equal
     frame = _frame(a, b)
     if (
         frame is None
@@ -792,9 +886,20 @@ def _conflict_score(a: _Claim, b: _Claim) -> float:
     _, jac, ctx = frame
     if a.person and b.person:
         return jac + max(ctx, CONTEXT_CONFLICT)  # one named person, two ages: whatever the sentences say
-    if jac < TERMS_CONFLICT or ctx < CONTEXT_CONFLICT:
+    if jac < TERMS_CONFLICT:
+        return 0.0
+    if ctx < CONTEXT_CONFLICT and not _parallel_lists(a, b):
         return 0.0
     return jac + ctx
+
+
+def _parallel_lists(a: _Claim, b: _Claim) -> bool:
+    """Whether both sentences list the same other things, so that they report one inventory: two
+    other items ("six rifles, 12 magazines and 300 rounds" against "14 rifles, 31 magazines and 923
+    rounds"), or one with the same figure ("two other rifles ... 13 magazines" against "three other
+    rifles, 13 magazines")."""
+    shared_nouns = {noun for noun, _ in a.siblings} & {noun for noun, _ in b.siblings}
+    return len(shared_nouns) >= PARALLEL_LIST or bool(a.siblings & b.siblings)
 
 
 _PARTIAL = re.compile(r"^\W*(?:other|another|additional|more|further|remaining|rest|extra|new)\b", re.I)
@@ -912,19 +1017,30 @@ def _quantity_fact(group: _Group, arts: Mapping[str, _Article], tolerance: float
         )
     counts = chosen.quantity.counts
     statement = _shortest_clause(claims, chosen)
+    value, unit = _in_years(chosen.quantity)
     return Fact(
         statement=statement,
         kind="quantity",
         status=status,
         origins=origins,
         citations=_citations([(c.article_id, c.sentence) for c in claims], arts),
-        value=chosen.quantity.value,
+        value=value,
         bound=chosen.quantity.bound,
-        unit=chosen.quantity.unit,
+        unit=unit,
         counts=" ".join(counts.split()) if counts else None,
         note=note,
         variants=tuple(dict.fromkeys(c.value_text for c in values.values())),
     )
+
+
+_YEARS_IN = {"decade": 10, "century": 100}
+
+
+def _in_years(q: Quantity) -> tuple[float, str | None]:
+    """A fact's value and unit, with decades and centuries told in years ("two decades": 20 years)."""
+    words = _WORD.findall((q.unit or q.counts or "").lower())
+    factor = _YEARS_IN.get(_lemma(words[0])) if len(words) == 1 else None
+    return (q.value * factor, "years") if factor else (q.value, q.unit)
 
 
 _UNDATED = dt.datetime.min.replace(tzinfo=dt.UTC)
