@@ -30,6 +30,7 @@ from storydesk import snapshot
 from storydesk import stream as stream_stage
 from storydesk.config import Settings
 from storydesk.errors import ConfigError, NotFound
+from storydesk.extract.serialise import extraction_from_json, extraction_to_json
 from storydesk.models import (
     Article,
     Explanation,
@@ -46,7 +47,7 @@ from storydesk.pipeline import (
     Progress,
     _no_progress,
 )
-from storydesk.store import Store, extraction_from_json, extraction_to_json
+from storydesk.store import Store
 
 BriefFormat = Literal["text", "md", "json", "html"]
 
