@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MONTHS", "MONTH_RE", "WEEKDAYS", "YEAR", "sentence_spans", "trim_span"]
+__all__ = ["MONTHS", "MONTH_RE", "WEEKDAYS", "YEAR", "YEARS", "sentence_spans", "trim_span"]
 
-#: A four-digit year a news text can mean: 1800-2099.
+#: A four-digit year a news text can mean: 1800-2099 (``YEARS``).
 YEAR = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b")
+#: The years a date in news can fall in; a date outside them is a misreading.
+YEARS = range(1800, 2100)
 
 #: Month names and their abbreviations, lowercase, to the month's number.
 MONTHS = {
