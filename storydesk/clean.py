@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from storydesk.config import CleanSettings
 from storydesk.models import Article, CleanStep, RawDocument, Rejection
-from storydesk.text import MONTHS, WEEKDAYS, YEAR, YEARS
+from storydesk.text import MONTHS, WEEKDAYS, YEAR, YEARS, sentence_spans
 
 __all__ = ["article_id", "clean", "first_sentence", "parse_published", "repair_url"]
 
@@ -73,7 +73,6 @@ _SPACE_CHARS = r"\t\u00a0\u2000-\u200a\u202f\u205f\u3000"
 _SPACES = re.compile(rf"[ {_SPACE_CHARS}]{{2,}}|[{_SPACE_CHARS}]")
 _INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 # "said.The" -> "said. The": two lowercase letters, an end mark, a capitalised word; not in URLs/e-mails.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[\"“‘(]?[A-Z0-9])")
 _GLUED = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z]{2,})|(?<=[a-z]{2}[.!?][\"”’])(?=[A-Z][a-z]{2,})")
 
 
@@ -489,8 +488,8 @@ def _fix_glued(line: _Line, steps: list[CleanStep]) -> None:
 def first_sentence(text: str) -> str:
     """The title of an untitled article: the first sentence of the first paragraph, cut at a word boundary near ``_TITLE_MAX`` characters."""
     paragraph = text.split("\n\n", 1)[0]
-    match = _SENTENCE_END.search(paragraph)
-    sentence = paragraph[: match.start() + 1] if match else paragraph
+    spans = sentence_spans(paragraph)
+    sentence = paragraph[spans[0][0] : spans[0][1]] if spans else paragraph
     sentence = sentence.strip()
     if len(sentence) <= _TITLE_MAX:
         return sentence
