@@ -696,3 +696,32 @@ def test_corroborate_decades_are_told_in_years() -> None:
         text_a, [("two decades", 2, "decades", None, "=")], text_b, [("two decades", 2, "decades", None, "=")]
     )
     assert [(f.value, f.unit, f.status) for f in facts] == [(20, "years", "corroborated")]
+
+
+def test_corroborate_two_measures_of_one_named_thing_conflict_and_units_convert() -> None:
+    # 10 m is 32.8 ft: a 24- to 30-foot dhow is another length of the same dhow
+    text_a = "The larger boat, a 10-metre dhow, is named the Salahaddin."
+    text_b = "The warship caught up to the boats, the larger of which was described as a 24- to 30-foot dhow."
+    dhow_a = [("10-metre", 10, "dhow", "metre", "=")]
+    facts = _two(text_a, dhow_a, text_b, [("24- to 30-foot", 27, "dhow", "foot", "~")])
+    assert [f.status for f in facts] == ["conflicting"]
+    facts = _two(
+        text_a, dhow_a, text_b.replace("24- to 30-foot", "33-foot"), [("33-foot", 33, "dhow", "foot", "=")]
+    )
+    assert [f.status for f in facts] == ["corroborated"]
+    # an area in square feet and in square metres, rounded, is one figure
+    text_c = "The 170,000-square-foot building houses a number of businesses."
+    text_d = "The 15,800-square-metre building houses a number of businesses."
+    facts = _two(text_c, [("170,000", 170000, "building", "square feet", "=")],
+                 text_d, [("15,800", 15800, "building", "square metres", "=")])  # fmt: skip
+    assert [f.status for f in facts] == ["corroborated"]
+
+
+def test_corroborate_statements_keep_numbers_and_appositions_whole() -> None:
+    text_a = "Robert Buckley fell around 2, 000ft from the ridge on Saturday, police said."
+    text_b = "Hugh Jackman, 40, star of the romantic epic Australia, will host the Oscars."
+    facts = _two(text_a, [("around 2, 000ft", 2000, None, "ft", "~")],
+                 text_b, [("40", 40, "age of Hugh Jackman", "years", "=")])  # fmt: skip
+    statements = sorted(f.statement for f in facts)
+    assert statements[0].startswith("Hugh Jackman, 40")
+    assert "2, 000ft" in statements[1]

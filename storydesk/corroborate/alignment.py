@@ -54,7 +54,7 @@ TERMS_CONFLICT = 0.5
 
 
 def _unit_differs(a: _Claim, b: _Claim) -> bool:
-    return (a.quantity.unit or "").lower() != (b.quantity.unit or "").lower() and (a.converted or b.converted)
+    return not math.isclose(a.scale, b.scale)
 
 
 def _claims_agree(a: _Claim, b: _Claim, tolerance: float) -> bool:
@@ -78,15 +78,19 @@ def _frame(a: _Claim, b: _Claim) -> tuple[float, float, float] | None:
     """(counted-term overlap, term Jaccard, context Jaccard) when two claims measure the same kind of thing."""
     if a.unit != b.unit:
         return None
-    needs_head = a.unit is None or a.head is not None or b.head is not None
-    if needs_head and (a.head is None or b.head is None):
-        return None
-    if needs_head and a.head != b.head and a.head not in b.terms and b.head not in a.terms:
+    if a.unit is None and (a.head is None or b.head is None):
+        return None  # a count must say what it counts
+    if (a.head == "age") != (b.head == "age"):
+        return None  # an age is no duration
+    # a measure need not name what it measures ("fell 200 feet"), but two that do must agree
+    if a.head and b.head and a.head != b.head and a.head not in b.terms and b.head not in a.terms:
         return None  # "12 Somali" and "12 Somali pirates" count the same people; "12 ships" does not
     if a.person and b.person and not _same_person(a.person, b.person):
         return None  # two people's ages
     if a.cumulative != b.cumulative:
         return None  # a running total and one event's figure
+    if a.unit is not None and not (a.terms and b.terms):
+        return 1.0, 1.0, _jaccard(a.context, b.context)  # one measure, named by one side or neither
     overlap = len(a.terms & b.terms) / max(1, min(len(a.terms), len(b.terms)))
     jac = _jaccard(a.terms, b.terms) if (a.terms or b.terms) else 1.0
     return overlap, jac, _jaccard(a.context, b.context)
@@ -179,9 +183,19 @@ def _conflict_score(a: _Claim, b: _Claim) -> float:
         return jac + max(ctx, CONTEXT_CONFLICT)  # one named person, two ages: whatever the sentences say
     if jac < TERMS_CONFLICT:
         return 0.0
-    if ctx < CONTEXT_CONFLICT and not _parallel_lists(a, b):
+    if (
+        ctx < CONTEXT_CONFLICT
+        and not _parallel_lists(a, b)
+        and not (_measures_one_thing(a, b) and ctx >= CONTEXT_RELATED)
+    ):
         return 0.0
     return jac + ctx
+
+
+def _measures_one_thing(a: _Claim, b: _Claim) -> bool:
+    """Whether both claims give a physical measure of one named thing: "a 10-metre dhow" and "a 24-
+    to 30-foot dhow" measure the dhow, however the sentences differ."""
+    return a.unit not in (None, "time") and a.head is not None and a.head == b.head
 
 
 def _parallel_lists(a: _Claim, b: _Claim) -> bool:

@@ -59,6 +59,7 @@ class _Claim:
     unit: str | None  # the measure key: a dimension ("length", "USD", "%", "time") or None for counts
     base: float  # the value in the dimension's base unit (metres, kilograms, days, ...)
     converted: bool  # whether the value was given in a non-base unit (conversions are rounded)
+    scale: float  # the unit's factor to the base unit: values in two units were converted and rounded
     terms: frozenset[str]
     head: str | None
     context: frozenset[str]
@@ -327,6 +328,7 @@ def _claims(arts: Sequence[_Article]) -> list[_Claim]:
                     unit=dim,
                     base=q.value * factor,
                     converted=converted,
+                    scale=factor,
                     terms=frozenset(terms),
                     head=head,
                     context=_stems(text[span[0] : q.start] + " " + text[q.end : span[1]], exclude),
@@ -376,9 +378,10 @@ def _inside_quote(quotes: Sequence[Quote], q: Quantity, text: str, span: tuple[i
 
 # A clause boundary: punctuation, or a reporting verb introducing what was reported.
 _CLAUSE_BREAK = re.compile(
-    r"[,;:—–][\"”’]?\s+"
+    # a comma, not the one a tokenizer set apart in a number ("2, 000")
+    r"(?:(?<=\d),(?!\s?\d{3}(?!\d))|(?<!\d),|[;:—–])[\"”’]?\s+"
     # a spaced dash, not the hyphen of a tokenised compound ("36 - year - old", "co - workers")
-    r"|(?<!\d)(?<!\bco)(?<!\bex)\s+-\s+(?!(?:year|old|month|week|day|hour|minute|time|plus|point)s?\b)"
+    r"|(?<!\d)(?<!\bco)(?<!\bex)\s+-\s+(?!\d|(?:year|old|month|week|day|hour|minute|time|plus|point)s?\b)"
     r"|\s(?:told|said|reported|says|announced|stated)(?:\s+\w+){0,3}?\s+that\s",
     re.IGNORECASE,
 )
@@ -389,19 +392,36 @@ _RELATIVE = re.compile(r"^(?:which|that|who|as|while|and|but)\b", re.I)
 _LEAD_IN = re.compile(r"^(?:earlier|meanwhile|however|also|in addition|additionally|moreover)\b,?\s*", re.I)
 
 
+#: A number (digits or a word) right before a position: what a tokenised compound's hyphen follows.
+_NUMBER_BEFORE = re.compile(
+    r"(?:\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|forty"
+    r"|fifty|sixty|seventy|eighty|ninety|hundred|thousand))$",
+    re.I,
+)
+
+
+def _words_in(text: str) -> int:
+    """Words of two letters or more: "The 36 - year - old" has three."""
+    return len(re.findall(r"[^\W\d_]{2,}", text))
+
+
 def _clause(text: str, span: tuple[int, int], q_start: int, q_end: int) -> str:
     """The clause of the sentence that carries the quantity, without attribution and lead-ins."""
     start, end = span
     pieces: list[tuple[int, int]] = []
     pos = start
     for match in _CLAUSE_BREAK.finditer(text, start, end):
+        if match.group().strip() == "-" and _NUMBER_BEFORE.search(text, start, match.start()):
+            continue  # "a five - boat attack": a tokenised compound, not a dash
         pieces.append((pos, match.start()))
         pos = match.end()
     pieces.append((pos, end))
     # the piece holding the number, then neighbours while the clause is too short to stand alone
     idx = next((i for i, (s, e) in enumerate(pieces) if s <= q_start < max(e, s + 1)), 0)
     lo = hi = idx
-    while len(text[pieces[lo][0] : pieces[hi][1]].split()) < 6 and (lo > 0 or hi < len(pieces) - 1):
+    if lo > 0 and not text[pieces[lo][0] : q_start].strip(" \"'“‘"):
+        lo -= 1  # a figure that opens its clause tells of what comes before: "Jackman, 40, star of"
+    while _words_in(text[pieces[lo][0] : pieces[hi][1]]) < 5 and (lo > 0 or hi < len(pieces) - 1):
         after_ok = hi < len(pieces) - 1 and not _ATTRIBUTION_CLAUSE.match(
             text[pieces[hi + 1][0] : pieces[hi + 1][1]]
         )

@@ -38,7 +38,7 @@ def values_compatible(
 
 _BOUND_WORDS = re.compile(
     r"\b(more|less|fewer|over|under|about|around|approximately|roughly|nearly|almost|some|at least|"
-    r"at most|up to|upwards|below|above|exceed|close to|estimated|between)\b",
+    r"at most|up to|upwards|below|above|exceed|close to|estimated|between|within)\b",
     re.IGNORECASE,
 )
 _BOUND_PREFIX = {">": "more than ", "<": "fewer than ", "~": "about ", "=": ""}
@@ -46,7 +46,7 @@ _BOUND_PREFIX = {">": "more than ", "<": "fewer than ", "~": "about ", "=": ""}
 
 def _value_text(q: Quantity) -> str:
     """How the value reads in the brief: ``more than 70%``, ``1,037``, ``six``."""
-    text = " ".join(q.text.split())
+    text = " ".join(q.text.split()).strip("\"'“”‘’`")
     if not text:
         text = _format_number(q.value)
     if q.bound != "=" and not _BOUND_WORDS.search(text):

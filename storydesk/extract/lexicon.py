@@ -99,7 +99,8 @@ _Range = tuple[int, int]
 _COMMON_UNITS = {
     "km", "kg", "mph", "kilometers", "kilometres", "kilometer", "kilometre", "miles", "mile", "tons",
     "tonnes", "meters", "metres", "meter", "metre", "m", "feet", "foot", "ft", "yards", "yard", "inches",
-    "inch", "pounds", "lb", "lbs", "cm", "mm", "litres", "liters", "gallons",
+    "inch", "pounds", "lb", "lbs", "cm", "mm", "litres", "liters", "gallons", "tonne", "ton", "kilogram",
+    "kilograms", "litre", "liter", "gallon",
 }  # fmt: skip
 # "55.3 million a decade ago", "5 in the morning": words that happen to spell a unit symbol
 _NOT_UNIT_POS = frozenset({"NOUN", "DET", "ADP", "PRON", "CCONJ", "SCONJ", "PART", "AUX", "VERB"})

@@ -135,6 +135,21 @@ _SPAN_UNITS = frozenset({"minute", "hour", "day", "week", "fortnight", "month", 
 _SPAN_AFTER = frozenset({"later", "after", "earlier", "before"})
 
 
+def _unit_word(tok: Token) -> bool:
+    """A unit of measure or of time: "mile", "metres", "hour"."""
+    return tok.lower_ in _COMMON_UNITS or tok.lemma_.lower() in _SPAN_UNITS
+
+
+def _and_a_half(doc: Doc, j: int) -> bool:
+    """Whether "and a half" follows token ``j - 1``: "two and a half", "a mile and a half"."""
+    return (
+        j + 2 < len(doc)
+        and doc[j].lower_ == "and"
+        and doc[j + 1].lower_ in ("a", "an")
+        and doc[j + 2].lower_ == "half"
+    )
+
+
 def _number_run(doc: Doc, i: int) -> tuple[int, int, float] | None:
     """(start, end, value) of the number starting at token ``i``: digits split by a tokenizer
     ("2, 000", ". 09", "seventy - three"), number words, fractions ("two thirds", "one-sixth") and
@@ -167,6 +182,16 @@ def _number_run(doc: Doc, i: int) -> tuple[int, int, float] | None:
         return start, j, value
     if tok.lower_ == "twice":
         return start, i + 1, 2.0
+    # "a 24- to 30-foot dhow": the range's low end keeps the hyphen of the unit it shares
+    low_end = re.fullmatch(r"(\d+(?:\.\d+)?)[-–]", tok.text)
+    if low_end and i + 1 < n and doc[i + 1].lower_ == "to":
+        return start, i + 1, float(low_end.group(1))
+    # "a mile and a half": one unit and a half
+    if tok.lower_ in ("a", "an") and i + 1 < n and _unit_word(doc[i + 1]) and _and_a_half(doc, i + 2):
+        return start, i + 1, 1.5
+    # "half a mile": half of one unit
+    if tok.lower_ == "half" and i + 2 < n and doc[i + 1].lower_ in ("a", "an") and _unit_word(doc[i + 2]):
+        return start, i + 2, 0.5
     if (
         tok.lower_ == "a"
         and i + 3 < n
@@ -209,10 +234,17 @@ def _number_run(doc: Doc, i: int) -> tuple[int, int, float] | None:
         if unit_word in _NUMBER_WORDS and _NUMBER_WORDS[unit_word] < 10:
             value += _NUMBER_WORDS[unit_word]
             j += 2
+    # a whole number and a fraction: "2 1/2 hours"
+    if j < n and re.fullmatch(r"\d+", text) and (mixed := re.fullmatch(r"(\d)/(\d{1,2})", doc[j].text)):
+        numerator, denominator = int(mixed.group(1)), int(mixed.group(2))
+        if 0 < numerator < denominator:
+            return start, j + 1, value + numerator / denominator
     # fractions: "two thirds", "two-thirds" (one token "two-thirds" or three), "one-sixth"
     k = j + 1 if j < n and doc[j].text == "-" else j
     if k < n and doc[k].lower_ in _FRACTIONS and value < 20:
         return start, k + 1, value / _FRACTIONS[doc[k].lower_]
+    if _and_a_half(doc, j) and j + 3 < n and _unit_word(doc[j + 3]):
+        return start, j + 3, value + 0.5  # "two and a half hours"
     money = _currency_before(doc, i)  # "$5M", "£2bn": M is a million, not a metre
     while j < n and doc[j].lower_ in _MULTIPLIERS and (doc[j].lower_ != "m" or money):
         value *= _MULTIPLIERS[doc[j].lower_]
@@ -457,7 +489,7 @@ def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
                 while j < n and doc[j].idx < e + m.end():
                     j += 1
                 end_tok = doc[j - 1]
-        elif run[-1].lower_ in _FRACTIONS:
+        elif run[-1].lower_ in _FRACTIONS and not (len(run) >= 3 and run[-3].lower_ == "and"):
             unit = "fraction"  # "two thirds of the border": a share, comparable with a percentage
         elif nxt is not None and (nxt.text == "%" or nxt.lower_ in ("percent", "per")):
             unit = "%"
@@ -518,6 +550,12 @@ def _quantities(doc: Doc, dates: Sequence[DateMention]) -> list[Quantity]:
                 counts = "times"  # "a four-time All-Star": how often, not how long
         if counts is None and unit is None and out:
             counts = _elided_count(text, out[-1], s, sent.start_char)
+        half = re.match(r"\s+and an? half\b", text[e:]) if run.text.lower() in ("a", "an") else None
+        if half:
+            e += half.end()  # "a mile and a half"
+            counts = None if unit else counts
+            while i < n and doc[i].idx < e:
+                i += 1
         out.append(Quantity(text[s:e], value, bound, unit, counts, s, e, sent.start_char, sent.end_char))
     return out
 
@@ -551,6 +589,9 @@ def _of_chain(doc: Doc, noun: Token, limit: int) -> int:
     return end
 
 
+_DIMENSION_ADJECTIVES = frozenset({"long", "high", "tall", "wide", "deep", "thick", "broad"})
+
+
 def _counted(doc: Doc, run: Span, end_tok: Token, unit: str | None) -> str | None:
     """What a number counts, from the parse: the noun it modifies, or the object of "of"."""
     head = run[-1]
@@ -558,6 +599,25 @@ def _counted(doc: Doc, run: Span, end_tok: Token, unit: str | None) -> str | Non
         if tok.head.i < run.start or tok.head.i >= run.end:
             head = tok
             break
+    last = run[-1]
+    if last.dep_ in ("nummod", "quantmod") and last.head.i > end_tok.i:
+        head = last  # "1, 101 career games": a parser may hang the first group elsewhere
+    measured, first = end_tok.head, end_tok.i + 1
+    while (
+        measured.pos_ == "ADJ" and measured.lower_ in _DIMENSION_ADJECTIVES and measured.head.i > measured.i
+    ):
+        measured, first = measured.head, measured.i + 1  # "the 10-metre-long dhow"
+    if (
+        unit
+        and end_tok.i > run[-1].i
+        and end_tok.dep_ in ("compound", "amod", "nmod", "npadvmod")
+        and measured.i > end_tok.i
+        and measured.pos_ == "NOUN"
+        and measured.i - end_tok.i <= 3
+    ):
+        while first < measured.i and doc[first].is_punct:
+            first += 1
+        return doc[first : measured.i + 1].text  # "a 10-metre dhow": the dhow is measured
     if unit in ("%", "fraction"):
         owner = end_tok if end_tok.i != head.i else head
         preps = [c for c in owner.children if c.dep_ == "prep" and c.lower_ == "of"]
