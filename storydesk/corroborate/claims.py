@@ -236,10 +236,11 @@ def _same_person(a: str, b: str) -> bool:
     return a == b or (min(len(a), len(b)) >= 4 and SequenceMatcher(None, a, b).ratio() >= 0.8)
 
 
-_NUMBER = (
-    r"(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen"
+_NUMBER_WORD = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen"
     r"|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
 )
+_NUMBER = rf"(?:\d[\d,.]*|{_NUMBER_WORD})"
 _ORDINAL = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(?:st|nd|rd|th))"
 #: The whole a part is counted against is the frame of the part, not a claim of its own: "won 18 of
 #: its next 23 games", "five of the six casings", "the team's eighth (loss) in 10 games". ("One of
@@ -393,11 +394,7 @@ _LEAD_IN = re.compile(r"^(?:earlier|meanwhile|however|also|in addition|additiona
 
 
 #: A number (digits or a word) right before a position: what a tokenised compound's hyphen follows.
-_NUMBER_BEFORE = re.compile(
-    r"(?:\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|forty"
-    r"|fifty|sixty|seventy|eighty|ninety|hundred|thousand))$",
-    re.I,
-)
+_NUMBER_BEFORE = re.compile(rf"(?:\d|\b{_NUMBER_WORD}|\b(?:hundred|thousand))$", re.I)
 
 
 def _words_in(text: str) -> int:
