@@ -24,6 +24,7 @@ from storydesk.cluster import (
     make_index,
     story_id_for,
 )
+from storydesk.cluster.score import between_bound, pair_matrix
 from storydesk.config import ClusterSettings
 from storydesk.models import Article
 
@@ -470,12 +471,12 @@ def test_cluster_reunion_leaves_reprints_out_of_the_mean_within(copy_similarity:
         threshold=0.3, merge_threshold=5.0, split=False, split_min=3, copy_similarity=copy_similarity
     )
     clusterer = OnlineClusterer(config)
-    clusterer._index = make_index(config, DIM)
+    clusterer._tiers.open(DIM)
     items = _reprinted()
     for group in (items[:3], items[3:]):
         story = clusterer._found(group[0])
         for it in group:
-            clusterer._join(story, it, clusterer._weights(it))
+            clusterer._join(story, it, clusterer._terms.weights(it))
             clusterer._learn(it)
     clusterer._reunite()
     assert (clusterer.story_of("a0") == clusterer.story_of("b0")) is one
@@ -762,19 +763,27 @@ def test_cluster_between_bound_is_exact_but_for_numbers_and_penalties() -> None:
     def story_of(group: list[ClusterItem]):  # type: ignore[no-untyped-def]
         story = clusterer._found(group[0])
         for it in group:
-            clusterer._join(story, it, clusterer._weights(it), refresh=False)
+            clusterer._join(story, it, clusterer._terms.weights(it), refresh=False)
             clusterer._learn(it)
         return story
 
     def exact(a, b) -> float:  # type: ignore[no-untyped-def]
-        sims, _ = clusterer._pair_matrix(a.items + b.items, a.item_weights + b.item_weights)
+        sims, _ = pair_matrix(
+            a.items + b.items, a.item_weights + b.item_weights, clusterer.settings, clusterer._terms
+        )
         return float(sims[: len(a.items), len(a.items) :].mean())
 
     plain = [dataclasses.replace(it, id=f"p{it.id}", numbers=(), years=(), head_people=()) for it in items]
     plain_others = [dataclasses.replace(it, id=f"p{it.id}", numbers=(), years=()) for it in others]
     a, b, pa, pb = (story_of(g) for g in (items, others, plain, plain_others))
     for x, y in ((a, b), (b, a)):
-        assert clusterer._between_bound(x, y, {}) >= exact(x, y)
-    assert clusterer._between_bound(a, b, {}) > exact(a, b) + 0.05  # a year conflict and numbers
-    assert clusterer._between_bound(pa, pb, {}) == pytest.approx(exact(pa, pb), abs=1e-5)
-    assert clusterer._between_bound(pb, pa, {}) == pytest.approx(exact(pa, pb), abs=1e-5)
+        assert between_bound(x, y, {}, clusterer.settings, clusterer._terms) >= exact(x, y)
+    assert (
+        between_bound(a, b, {}, clusterer.settings, clusterer._terms) > exact(a, b) + 0.05
+    )  # a year conflict and numbers
+    assert between_bound(pa, pb, {}, clusterer.settings, clusterer._terms) == pytest.approx(
+        exact(pa, pb), abs=1e-5
+    )
+    assert between_bound(pb, pa, {}, clusterer.settings, clusterer._terms) == pytest.approx(
+        exact(pa, pb), abs=1e-5
+    )
