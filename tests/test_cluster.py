@@ -24,6 +24,7 @@ from storydesk.cluster import (
     make_index,
     story_id_for,
 )
+from storydesk.cluster.consolidate import reunite
 from storydesk.cluster.score import between_bound, pair_matrix
 from storydesk.config import ClusterSettings
 from storydesk.models import Article
@@ -478,7 +479,7 @@ def test_cluster_reunion_leaves_reprints_out_of_the_mean_within(copy_similarity:
         for it in group:
             clusterer._join(story, it, clusterer._terms.weights(it))
             clusterer._learn(it)
-    clusterer._reunite()
+    reunite(clusterer)
     assert (clusterer.story_of("a0") == clusterer.story_of("b0")) is one
     assert len(clusterer.merges) == int(one)
 
@@ -565,7 +566,7 @@ def test_cluster_member_scored_without_itself_matches_the_story_of_the_others(
     kept = story.items[member]
     weights = dict(_weight_pairs(kept, story.item_weights[member]))
     sums = (story.vec_sum.copy(), dict(story.unit_terms), dict(story.terms), dict(story.entities))
-    left_out = whole._score(kept, story, weights, whole._entity_idfs(kept), member=True)
+    left_out = whole._score(kept, story, weights, whole._terms.entity_idfs(kept), member=True)
     assert np.array_equal(sums[0], story.vec_sum)
     assert sums[1:] == (story.unit_terms, story.terms, story.entities)
     others = OnlineClusterer(config)
@@ -573,7 +574,7 @@ def test_cluster_member_scored_without_itself_matches_the_story_of_the_others(
         if it.id != kept.id:
             others.add(it)
     (rest,) = others._stories.values()
-    against = others._score(kept, rest, weights, others._entity_idfs(kept))
+    against = others._score(kept, rest, weights, others._terms.entity_idfs(kept))
     assert left_out.parts == pytest.approx(against.parts, abs=1e-5)
     assert left_out.score == pytest.approx(against.score, abs=1e-5)
     assert left_out.shared_entities == against.shared_entities
