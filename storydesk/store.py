@@ -1087,3 +1087,8 @@ def extraction_from_json(data: Mapping[str, Any]) -> Extraction:
         wire_origin=data.get("wire_origin"),
         sentences=tuple((int(s[0]), int(s[1])) for s in data.get("sentences", ())),
     )
+
+
+def fts_phrase(term: str) -> str:
+    """An FTS5 query matching ``term`` as a phrase (quotes in it doubled), for ``Store.search``."""
+    return '"' + " ".join(term.split()).replace('"', '""') + '"'
