@@ -18,7 +18,6 @@ from types import TracebackType
 from typing import Any, Literal
 
 from storydesk import brief as brief_stage
-from storydesk import cluster as cluster_stage
 from storydesk import dedup as dedup_stage
 from storydesk import extract as extract_stage
 from storydesk import snapshot, views
@@ -198,14 +197,7 @@ class Desk:
         ``also`` runs inside the batch's transaction: the watcher records what it has seen there, so
         a batch and the source state that says it was ingested land together or not at all.
         """
-        seen: set[str] = set()
-        fresh: list[Article] = []
-        for article in batch.articles:
-            if article.id not in seen:
-                seen.add(article.id)
-                fresh.append(article)
-        stored = self.store.existing_ids(a.id for a in fresh)
-        new = [a for a in fresh if a.id not in stored]
+        new = self._unstored(batch.articles)
         already = len(batch.articles) - len(new)
         stories_before = self.store.story_ids()
 
@@ -213,40 +205,24 @@ class Desk:
         stream, why = stream_stage.load(self.store, self.settings, read_token) if new else (None, "")
         index: dedup_stage.DuplicateIndex | None = None
         if new:
-            if (
-                stream is not None
-                and stream.dedup is not None
-                and stream.dedup.settings == self.settings.dedup
-            ):
-                index = stream.dedup
-            else:
+            index = stream_stage.saved_index(stream, self.settings.dedup)
+            if index is None:
                 with self.pipeline.timed("dedup"):
                     index = self.pipeline.new_index(self.store.articles())
         processed = self.pipeline.process(new, index, progress=progress) if index is not None else Processed()
         new = processed.articles  # as processed: a text cut for the parse says so in its metadata
-        verdicts = processed.verdicts
-        origins = processed.origins
-        duplicates_new = processed.duplicates
         originals = processed.originals
-        extractions = processed.extractions
-        items = processed.items
-
+        incoming = stream_stage.Incoming(
+            new, {item.id: item for item in processed.items}, processed.duplicates, processed.origins
+        )
         update: stream_stage.StoryUpdate | None = None
-        incoming = stream_stage.Incoming(new, {item.id: item for item in items}, duplicates_new, origins)
         if new:
             assert index is not None
-            if stream is not None and not stream_stage.resumable(stream, self.settings.cluster, originals):
-                stream, why = (
-                    None,
-                    "the batch has articles older than the stored ones, or other cluster settings",
-                )
             progress("cluster", 0, len(originals))
             with self.pipeline.timed("cluster"):
-                if stream is not None:
-                    stream.dedup = index
-                    update = stream_stage.go_on(self.store, stream, incoming)
-                else:
-                    update = stream_stage.start_over(self.store, self.settings, index, incoming)
+                update, why = stream_stage.advance(
+                    self.store, self.settings, stream, index, incoming, originals, why=why
+                )
             progress("cluster", len(originals), len(originals))
 
         def write() -> stream_stage.StoryUpdate | None:
@@ -257,11 +233,11 @@ class Desk:
                 why = "another ingest committed meanwhile"
                 rebuilt = self.pipeline.new_index([*self.store.articles(), *new])
                 update = stream_stage.start_over(self.store, self.settings, rebuilt, incoming)
-            for article, verdict in zip(new, verdicts, strict=True):
+            for article, verdict in zip(new, processed.verdicts, strict=True):
                 self.store.add_article(article, verdict)
-            for extraction in extractions:
+            for extraction in processed.extractions:
                 self.store.put_extraction(extraction.article_id, extraction_to_json(extraction))
-            for item in items:
+            for item in processed.items:
                 self.store.put_cluster_item(item.id, item.to_record())
             self.store.add_rejections(batch.rejections)
             if also is not None:
@@ -276,13 +252,24 @@ class Desk:
             documents=batch.documents,
             added=len(new),
             already_stored=already,
-            duplicates=len(duplicates_new),
+            duplicates=len(processed.duplicates),
             rejected=tuple(batch.rejections),
             stories=len(stories_after),
             new_stories=len(stories_after - stories_before),
             stream="" if update is None else ("resumed" if update.resumed else f"started over: {why}"),
             notes=tuple(f"{a.source or a.id}: {note}" for a in new for note in a.metadata.get("notes", ())),
         )
+
+    def _unstored(self, articles: Sequence[Article]) -> list[Article]:
+        """The articles not stored yet, each id once (its first occurrence), in batch order."""
+        seen: set[str] = set()
+        fresh: list[Article] = []
+        for article in articles:
+            if article.id not in seen:
+                seen.add(article.id)
+                fresh.append(article)
+        stored = self.store.existing_ids(a.id for a in fresh)
+        return [a for a in fresh if a.id not in stored]
 
     def recluster(self, *, progress: Progress = _no_progress) -> int:
         """Cluster every stored article again in one pass (after a settings change); returns the story count.
@@ -325,7 +312,7 @@ class Desk:
             for item in items:
                 self.store.put_cluster_item(item.id, item.to_record())
             touched[:] = sorted({sid for a in versions if (sid := self.story_of(a.id)) is not None})
-            stories = [self._rebuilt_story(sid) for sid in touched]
+            stories = [stream_stage.rebuild_story(self.store, self.story(sid)) for sid in touched]
             self.store.update_stories(stories, (), (), {}, self.store.merges())
             self._store_views(touched)
             if also is not None:
@@ -333,17 +320,6 @@ class Desk:
 
         self._commit(write)
         return touched
-
-    def _rebuilt_story(self, story_id: str) -> Story:
-        """A stored story built again from its stored members (after one of them changed)."""
-        members = self.story(story_id).article_ids
-        items = {
-            aid: cluster_stage.ClusterItem.from_record(rec)
-            for aid, rec in self.store.cluster_records(members)
-        }
-        return stream_stage.build_story(
-            story_id, self.store.articles(members), items, self.store.wire_origins(members)
-        )
 
     def _commit(self, write: Callable[[], stream_stage.StoryUpdate | None]) -> None:
         """Run ``write`` in one transaction with the story update it returns, and save its stream state.

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from storydesk import cluster as cluster_stage
 from storydesk import dedup as dedup_stage
 from storydesk import snapshot
-from storydesk.config import ClusterSettings, Settings
+from storydesk.config import ClusterSettings, DedupSettings, Settings
 from storydesk.errors import SnapshotError
 from storydesk.models import Article, Assignment, Explanation, Story, StoryMerge
 
@@ -37,13 +37,16 @@ __all__ = [
     "StoryUpdate",
     "StreamRun",
     "StreamState",
+    "advance",
     "build_stories",
     "build_story",
     "duplicate_root",
     "go_on",
     "load",
+    "rebuild_story",
     "resumable",
     "run_batch",
+    "saved_index",
     "stage",
     "start_over",
 ]
@@ -101,6 +104,13 @@ def build_stories(
     stories = [build_story(story_id, group, items, origins) for story_id, group in members.items()]
     stories.sort(key=lambda s: s.id)
     return stories
+
+
+def rebuild_story(store: Store, story: Story) -> Story:
+    """A stored story built again from its stored members (after one of them changed)."""
+    members = story.article_ids
+    items = {aid: cluster_stage.ClusterItem.from_record(rec) for aid, rec in store.cluster_records(members)}
+    return build_story(story.id, store.articles(members), items, store.wire_origins(members))
 
 
 def build_story(
@@ -234,6 +244,34 @@ def resumable(stream: StreamState, settings: ClusterSettings, originals: Sequenc
         return False
     keys, _ = cluster_stage.arrival_keys(originals, stream.carry)
     return all(k >= stream.latest for k in keys)
+
+
+def saved_index(stream: StreamState | None, settings: DedupSettings) -> dedup_stage.DuplicateIndex | None:
+    """The saved stream's duplicate index when the next batch can use it (made with these settings)."""
+    if stream is not None and stream.dedup is not None and stream.dedup.settings == settings:
+        return stream.dedup
+    return None
+
+
+def advance(
+    store: Store,
+    settings: Settings,
+    stream: StreamState | None,
+    index: dedup_stage.DuplicateIndex,
+    batch: Incoming,
+    originals: Sequence[Article],
+    *,
+    why: str,
+) -> tuple[StoryUpdate, str]:
+    """Cluster a batch: go on from the saved stream when the batch's originals allow it (``resumable``),
+    else start over. ``why``: why there is no saved stream (from ``load``); returns the update and why
+    it started over ("" when it went on)."""
+    if stream is not None and not resumable(stream, settings.cluster, originals):
+        stream, why = None, "the batch has articles older than the stored ones, or other cluster settings"
+    if stream is not None:
+        stream.dedup = index
+        return go_on(store, stream, batch), why
+    return start_over(store, settings, index, batch), why
 
 
 def run_batch(
