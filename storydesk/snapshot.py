@@ -26,7 +26,8 @@ __all__ = ["FORMAT", "MAGIC", "commit", "dumps", "loads", "path_for", "read", "s
 
 # Goes up whenever what the state holds changes shape or meaning: an older state starts over.
 # 6: the cluster classes moved into the storydesk.cluster package (their pickled paths changed).
-# 7: the clusterer's parts moved into their modules (stats, terms, tiers, events).
+# 7: the clusterer's parts moved into their modules (stats, terms, tiers, events); the state keeps
+#    the originals consolidation placed elsewhere than the saved clusterer (``StreamState.settled``).
 FORMAT = 7
 _PREFIX = b"storydesk-stream-state "
 MAGIC = _PREFIX + f"{FORMAT}\n".encode("ascii")
