@@ -24,6 +24,7 @@ from storydesk import snapshot, views
 from storydesk import stream as stream_stage
 from storydesk.config import Settings
 from storydesk.errors import ConfigError, NotFound
+from storydesk.extract.serialise import extraction_from_json, extraction_to_json
 from storydesk.listing import (
     SORTS,
     StoryFilter,
@@ -52,7 +53,7 @@ from storydesk.pipeline import (
     Progress,
     _no_progress,
 )
-from storydesk.store import Store, extraction_from_json, extraction_to_json, fts_phrase
+from storydesk.store import Store, fts_phrase
 from storydesk.views import EntityView, view_version
 
 __all__ = [
