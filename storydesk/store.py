@@ -601,9 +601,12 @@ class Store:
             explanations=self.explanations(ids),
         )
 
-    def story_map(self) -> dict[str, str]:
-        """Article id -> story id, for every assigned article."""
-        return {r[0]: r[1] for r in self.conn.execute("SELECT article_id, story_id FROM assignments")}
+    def story_map(self, ids: Sequence[str] | None = None) -> dict[str, str]:
+        """Article id -> story id, for every assigned article, or for these (those assigned)."""
+        if ids is None:
+            return {r[0]: r[1] for r in self.conn.execute("SELECT article_id, story_id FROM assignments")}
+        sql = "SELECT article_id, story_id FROM assignments WHERE article_id IN ({})"
+        return {r[0]: r[1] for r in self._rows_in(sql, ids)}
 
     def update_stories(
         self,
@@ -1066,3 +1069,8 @@ def resolved_entity_from_json(data: Mapping[str, Any]) -> ResolvedEntity:
             "article_ids": tuple(data.get("article_ids", ())),
         }
     )
+
+
+def fts_phrase(term: str) -> str:
+    """An FTS5 query matching ``term`` as a phrase (quotes in it doubled), for ``Store.search``."""
+    return '"' + " ".join(term.split()).replace('"', '""') + '"'

@@ -31,13 +31,6 @@ _NUMBER_LABELS = {"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def _zipf(term: str) -> float:
-    """Zipf frequency of a word or name in general English (0 for unknown words)."""
-    from wordfreq import zipf_frequency
-
-    return float(zipf_frequency(term, "en"))
-
-
 @functools.cache
 def _stopwords() -> frozenset[str]:
     """sklearn's English stop words and a few news words; loaded on first use (importing sklearn
