@@ -725,3 +725,33 @@ def test_corroborate_statements_keep_numbers_and_appositions_whole() -> None:
     statements = sorted(f.statement for f in facts)
     assert statements[0].startswith("Hugh Jackman, 40")
     assert "2, 000ft" in statements[1]
+
+
+def test_corroborate_another_noun_needs_the_same_figure_not_a_compatible_one() -> None:
+    # "about a dozen ships" may hold 11, but 11 Yemeni pirates are not those ships
+    text_a = "Pirates are holding about a dozen ships and nearly 300 crewmen on the Somali coast."
+    text_b = "Commandos nabbed 12 Somali and 11 Yemeni pirates holding ships on the Somali coast."
+    facts = _two(
+        text_a, [("about a dozen", 12, "ships", None, "~")], text_b, [("11", 11, "Yemeni pirates", None, "=")]
+    )
+    assert sorted((f.value, f.status) for f in facts) == [(11, "single-source"), (12, "single-source")]
+    # the same figure, however bounded, under another noun of a reworded sentence is one fact
+    text_c = "The 2008 telecast delivered 32 million total viewers, the network said."
+    text_d = "The 2008 telecast drew about 32 million people tuning in, the network said."
+    facts = _two(
+        text_c,
+        [("32 million", 32e6, "total viewers", None, "=")],
+        text_d,
+        [("about 32 million", 32e6, "people", None, "~")],
+    )
+    assert [f.status for f in facts] == ["corroborated"]
+
+
+def test_corroborate_vessels_and_ships_are_one_count() -> None:
+    text_a = "Pirates still hold about a dozen ships and nearly 300 crewmen for ransom."
+    text_b = "They still hold at least 14 foreign vessels and more than 300 crew members to ransom."
+    facts = _two(
+        text_a, [("about a dozen", 12, "ships", None, "~"), ("nearly 300", 300, "crewmen", None, "~")],
+        text_b, [("at least 14", 14, "foreign vessels", None, ">"), ("more than 300", 300, "crew members", None, ">")],
+    )  # fmt: skip
+    assert {f.counts: f.status for f in facts} == {"ships": "conflicting", "crewmen": "corroborated"}

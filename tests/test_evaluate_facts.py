@@ -71,6 +71,6 @@ def test_evaluate_facts_quality_gate_on_ecbplus_dev(shared_data: Path) -> None:
     assert report.gold_facts == 408
     assert report.precision >= 0.917
     assert report.recall >= 0.872
-    assert report.status_accuracy >= 0.911
-    assert report.conflict_precision >= 0.95  # 11/11: one false conflict fails
-    assert report.conflict_recall >= 0.69
+    assert report.status_accuracy >= 0.914
+    assert report.conflict_precision >= 0.95  # 12/12: one false conflict fails
+    assert report.conflict_recall >= 0.75  # 13/17: one fewer fails

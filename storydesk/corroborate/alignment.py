@@ -74,6 +74,12 @@ def _same_value(a: _Claim, b: _Claim) -> bool:
     return math.isclose(a.base, b.base, rel_tol=rel, abs_tol=1e-9)
 
 
+def _same_figure(a: _Claim, b: _Claim, tolerance: float) -> bool:
+    """One figure, however bounded: "about 32 million" and "32 million"; not "about a dozen" and 11."""
+    rel = CONVERSION_TOLERANCE if _unit_differs(a, b) else 1e-9
+    return math.isclose(a.base, b.base, rel_tol=rel, abs_tol=1e-9) and _claims_agree(a, b, tolerance)
+
+
 def _frame(a: _Claim, b: _Claim) -> tuple[float, float, float] | None:
     """(counted-term overlap, term Jaccard, context Jaccard) when two claims measure the same kind of thing."""
     if a.unit != b.unit:
@@ -120,7 +126,7 @@ def _match(a: _Claim, b: _Claim, tolerance: float) -> float:
         and a.article_id != b.article_id
         and "time" not in (a.head, b.head)  # "a four-time All-Star" is no count of anything else
         and not (a.person and b.person)  # two named people's ages
-        and (_same_value(a, b) or (_claims_agree(a, b, tolerance) and _near(a.base, b.base)))
+        and _same_figure(a, b, tolerance)
     ):
         # the same value counted under another noun ("23 pirates", "23 suspects", "took 23 of them"):
         # one thing when the sentences say the same, when the value is too specific to recur by chance,

@@ -70,6 +70,7 @@ _CONCEPTS: dict[str, tuple[str, ...]] = {
     "crewmember": ("crew",),
     "sailor": ("crew",),
     "seafarer": ("crew",),
+    "vessel": ("ship",),
     "rifle": ("gun",),
     "firearm": ("gun",),
     "handgun": ("gun",),
