@@ -755,3 +755,11 @@ def test_corroborate_vessels_and_ships_are_one_count() -> None:
         text_b, [("at least 14", 14, "foreign vessels", None, ">"), ("more than 300", 300, "crew members", None, ">")],
     )  # fmt: skip
     assert {f.counts: f.status for f in facts} == {"ships": "conflicting", "crewmen": "corroborated"}
+
+
+def test_corroborate_a_statement_keeps_its_subject() -> None:
+    text_a = "Jared Allen, then with Kansas City, was suspended for the first four games of the season."
+    facts = _two(text_a, [("four", 4, "games", None, "=")], "Nothing else was said.", [])
+    assert [f.statement for f in facts] == [
+        "Jared Allen, then with Kansas City, was suspended for the first four games of the season"
+    ]

@@ -390,7 +390,13 @@ _ATTRIBUTION_CLAUSE = re.compile(
     r"^(?:[\w’'.\s-]{0,60}\s)?(?:reported|said|says|told|according to|added|announced)\b", re.IGNORECASE
 )
 _RELATIVE = re.compile(r"^(?:which|that|who|as|while|and|but)\b", re.I)
-_LEAD_IN = re.compile(r"^(?:earlier|meanwhile|however|also|in addition|additionally|moreover)\b,?\s*", re.I)
+_LEAD_IN = re.compile(
+    r"^(?:(?:and|but|so|yet)\s+)?(?:(?:earlier|meanwhile|however|also|in addition|additionally|moreover)\b,?\s*)?",
+    re.I,
+)
+#: A clause that lost its subject to the split: "was charged with ...", "who also starred in ...".
+_HEADLESS = re.compile(r"^[\s\"'“‘]*(?:is|was|were|are|has|had|have|will|would)\b", re.I)
+_RELATIVE_HEAD = re.compile(r"^[\s\"'“‘]*(?:who|which)\b", re.I)
 
 
 #: A number (digits or a word) right before a position: what a tokenised compound's hyphen follows.
@@ -428,6 +434,17 @@ def _clause(text: str, span: tuple[int, int], q_start: int, q_end: int) -> str:
             lo -= 1
         else:
             hi += 1
+    opening = text[pieces[lo][0] : pieces[hi][1]]
+    # "which led to 1,037 ..." reads as "1,037 ..." (below); "who also starred in the three ..." needs "who"
+    relative_far = _RELATIVE_HEAD.match(opening) and _words_in(text[pieces[lo][0] : q_start]) > 4
+    if lo > 0 and (_HEADLESS.match(opening) or relative_far):
+        lo -= 1  # give the clause back its subject, past an apposition ("Kirk's parents, 40 and 41, were")
+        # back past appositions to the subject: "Jared Allen, then with Kansas City, was suspended"
+        for _ in range(3):
+            first = text[pieces[lo][0] : pieces[lo][1]].lstrip(" \"'“‘")[:1]
+            if lo == 0 or not (first.islower() or first.isdigit()):
+                break
+            lo -= 1
     clause = " ".join(text[pieces[lo][0] : pieces[hi][1]].split())
     clause = _LEAD_IN.sub("", clause).strip(" \"'“”‘’-,.;:")
     relative = _RELATIVE.match(clause)
