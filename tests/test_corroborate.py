@@ -763,3 +763,10 @@ def test_corroborate_a_statement_keeps_its_subject() -> None:
     assert [f.statement for f in facts] == [
         "Jared Allen, then with Kansas City, was suspended for the first four games of the season"
     ]
+
+
+def test_corroborate_two_heights_of_a_man_may_be_two_men() -> None:
+    text_a = "Witnesses described a 6-foot man running from the bank toward a car."
+    text_b = "Police are looking for a 5-foot man seen near the bank on Monday."
+    facts = _two(text_a, [("6-foot", 6, "man", "foot", "=")], text_b, [("5-foot", 5, "man", "foot", "=")])
+    assert "conflicting" not in {f.status for f in facts}

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from storydesk.corroborate.claims import (
+    _INDIVIDUALS,
     CONVERSION_TOLERANCE,
     _Article,
     _citations,
@@ -200,8 +201,14 @@ def _conflict_score(a: _Claim, b: _Claim) -> float:
 
 def _measures_one_thing(a: _Claim, b: _Claim) -> bool:
     """Whether both claims give a physical measure of one named thing: "a 10-metre dhow" and "a 24-
-    to 30-foot dhow" measure the dhow, however the sentences differ."""
-    return a.unit not in (None, "time") and a.head is not None and a.head == b.head
+    to 30-foot dhow" measure the dhow, however the sentences differ (a "6-foot man" and a "5-foot
+    man" may be two men)."""
+    return (
+        a.unit not in (None, "time")
+        and a.head is not None
+        and a.head == b.head
+        and a.head not in _INDIVIDUALS
+    )
 
 
 def _parallel_lists(a: _Claim, b: _Claim) -> bool:
