@@ -23,7 +23,7 @@ from storydesk.config import ClusterSettings, ModelSettings
 from storydesk.models import Article
 
 if TYPE_CHECKING:
-    from storydesk.nlp import Embedder
+    from storydesk.nlp import Embedder, OnnxEmbedder, StaticEmbedder
 
 
 def ner_components(nlp: Any) -> list[str]:
@@ -44,10 +44,10 @@ class Featurizer:
     def __init__(self, settings: ClusterSettings, models: ModelSettings) -> None:
         self.settings = settings
         self.models = models
-        self._embedder: Embedder | None = None
+        self._embedder: Embedder | OnnxEmbedder | StaticEmbedder | None = None
         self._nlp: Any = None
 
-    def _load(self) -> tuple[Embedder, Any]:
+    def _load(self) -> tuple[Embedder | OnnxEmbedder | StaticEmbedder, Any]:
         from storydesk.nlp import load_embedder, load_spacy_ner
 
         if self._embedder is None:
