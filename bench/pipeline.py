@@ -141,6 +141,9 @@ def _child_ingest(data_file: Path, count: int) -> dict[str, Any]:
         "stories": summary.stories,
         "stages": stages,
         "rss_mb": _rss_mb(),
+        # spaCy's worker processes under models.n_process > 1: the largest of them (forked, so much
+        # of it is shared with the parent's pages)
+        "workers_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
 
 
@@ -323,7 +326,9 @@ def _report(records: list[dict[str, Any]], runs: dict[str, list[dict[str, Any]]]
     rates = {name: _median_rate(results) for name, results in runs.items()}
     for name, results in runs.items():
         rss = statistics.median(r["rss_mb"] for r in results)
-        print(f"{name:>9}: {rates[name]:6.2f} articles/s   peak RSS {rss:6.0f} MB")
+        workers = statistics.median(r.get("workers_rss_mb", 0.0) for r in results)
+        more = f" (+ spaCy workers, the largest {workers:.0f} MB)" if workers else ""
+        print(f"{name:>9}: {rates[name]:6.2f} articles/s   peak RSS {rss:6.0f} MB{more}")
     if "ingest" in rates and "spacy" in rates:
         print(f"ingest / bare full spaCy pass: {rates['ingest'] / rates['spacy']:.2f} (target >= 1.0)")
     if "ingest" in rates and "baseline" in rates:

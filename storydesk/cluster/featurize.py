@@ -100,10 +100,10 @@ class Featurizer:
         out: list[tuple[tuple[str, ...], ...]] = []
         if nlp is None:
             return [((), (), tuple(sorted(set(_YEAR.findall(t)))), ()) for t in texts]
+        # One process: the leads are short, and this runs in a thread beside the parse, where
+        # spaCy's worker processes must not be forked.
         with nlp.select_pipes(enable=ner_components(nlp)):
-            for doc, head in zip(
-                nlp.pipe(texts, batch_size=64, n_process=self.models.n_process), heads, strict=True
-            ):
+            for doc, head in zip(nlp.pipe(texts, batch_size=64), heads, strict=True):
                 entities: set[str] = set()
                 numbers: set[str] = set()
                 people: set[str] = set()
