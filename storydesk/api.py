@@ -28,8 +28,10 @@ from storydesk import dedup as dedup_stage
 from storydesk import extract as extract_stage
 from storydesk import snapshot
 from storydesk import stream as stream_stage
+from storydesk import text as text_helpers
 from storydesk.config import Settings
 from storydesk.errors import ConfigError, NotFound
+from storydesk.extract.serialise import extraction_from_json, extraction_to_json
 from storydesk.models import (
     Article,
     Explanation,
@@ -46,7 +48,7 @@ from storydesk.pipeline import (
     Progress,
     _no_progress,
 )
-from storydesk.store import Store, extraction_from_json, extraction_to_json
+from storydesk.store import Store
 
 BriefFormat = Literal["text", "md", "json", "html"]
 
@@ -722,10 +724,16 @@ def _derive(
 @functools.cache
 def view_version() -> str:
     """What made the stored views: a digest of the code that computes them (corroboration, entity
-    resolution). A view stored by other code is computed again when read, never served stale."""
+    resolution): every file of the two stage packages and the text helpers they share, in sorted
+    order. A view stored by other code is computed again when read, never served stale."""
     digest = hashlib.sha256()
-    for module in (corroborate_stage, extract_stage):
-        digest.update(Path(module.__file__ or "").read_bytes())
+    for package in (corroborate_stage, extract_stage):
+        root = Path(package.__file__ or "").parent
+        for path in sorted(root.rglob("*.py"), key=lambda p: p.relative_to(root).as_posix()):
+            digest.update(f"{package.__name__}/{path.relative_to(root).as_posix()}\n".encode())
+            digest.update(path.read_bytes())
+    digest.update(b"storydesk/text.py\n")
+    digest.update(Path(text_helpers.__file__ or "").read_bytes())
     return digest.hexdigest()[:16]
 
 

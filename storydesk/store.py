@@ -18,20 +18,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from storydesk.errors import StoreError
+from storydesk.extract.serialise import extraction_from_json as extraction_from_json
+from storydesk.extract.serialise import extraction_to_json as extraction_to_json
 from storydesk.models import (
     Article,
     Assignment,
     Citation,
     CleanStep,
-    DateMention,
     DedupResult,
-    Entity,
     Explanation,
-    Extraction,
     Fact,
     FeedSource,
-    Quantity,
-    Quote,
     Rejection,
     ResolvedEntity,
     SeenItem,
@@ -1047,11 +1044,6 @@ def _split_sql(script: str) -> list[str]:
     return statements
 
 
-def extraction_to_json(extraction: Extraction) -> dict[str, Any]:
-    """An Extraction as plain JSON-able data, losslessly."""
-    return asdict(extraction)
-
-
 def fact_from_json(data: Mapping[str, Any]) -> Fact:
     """A Fact from ``dataclasses.asdict`` output."""
     return Fact(
@@ -1073,17 +1065,4 @@ def resolved_entity_from_json(data: Mapping[str, Any]) -> ResolvedEntity:
             "roles": tuple(data.get("roles", ())),
             "article_ids": tuple(data.get("article_ids", ())),
         }
-    )
-
-
-def extraction_from_json(data: Mapping[str, Any]) -> Extraction:
-    """The inverse of extraction_to_json."""
-    return Extraction(
-        article_id=data["article_id"],
-        entities=tuple(Entity(**e) for e in data.get("entities", ())),
-        quantities=tuple(Quantity(**q) for q in data.get("quantities", ())),
-        dates=tuple(DateMention(**d) for d in data.get("dates", ())),
-        quotes=tuple(Quote(**q) for q in data.get("quotes", ())),
-        wire_origin=data.get("wire_origin"),
-        sentences=tuple((int(s[0]), int(s[1])) for s in data.get("sentences", ())),
     )

@@ -620,3 +620,108 @@ def test_corroborate_an_update_is_ordered_by_the_instant_not_the_wall_clock() ->
     later = dataclasses.replace(early, published_at=dt.datetime(2024, 1, 2, 12, tzinfo=moscow))
     facts = corroborate([later, late], ext, {"m": "TASS", "u": "Reuters"})
     assert [f.status for f in facts if f.kind == "quantity"] == ["single-source"]
+
+
+def test_corroborate_a_running_total_is_not_the_events_own_figure() -> None:
+    # the totals "so far" agree with each other, the operation's own count with the operation's own
+    text_a = "During the operation, six AK-47 rifles, 12 magazines and about 300 rounds were seized."
+    text_b = "So far, the navy has confiscated 14 AK-47 rifles in its five operations, officials said."
+    text_c = "The navy has seized 14 AK-47 rifles so far in the Gulf of Aden, officials said."
+    arts = [_article("a", text_a), _article("b", text_b), _article("c", text_c)]
+    ext = {
+        "a": Extraction("a", quantities=(_qty(text_a, "six", 6, "AK-47 rifles"),)),
+        "b": Extraction("b", quantities=(_qty(text_b, "14", 14, "AK-47 rifles"),)),
+        "c": Extraction("c", quantities=(_qty(text_c, "14", 14, "AK-47 rifles"),)),
+    }
+    facts = [
+        f for f in corroborate(arts, ext, {"a": "AP", "b": "Reuters", "c": "AFP"}) if f.kind == "quantity"
+    ]
+    assert sorted((f.value, f.status) for f in facts) == [(6, "single-source"), (14, "corroborated")]
+    # one report that gives the total as the operation's own figure contradicts the operation's count
+    text_d = "The navy confiscated 14 AK-47 rifles, 31 magazines and 923 rounds from the boat."
+    arts.append(_article("d", text_d))
+    ext["a"] = Extraction(
+        "a",
+        quantities=(
+            _qty(text_a, "six", 6, "AK-47 rifles"),
+            _qty(text_a, "12", 12, "magazines"),
+            _qty(text_a, "about 300", 300, "rounds", "~"),
+        ),
+    )
+    ext["d"] = Extraction(
+        "d",
+        quantities=(
+            _qty(text_d, "14", 14, "AK-47 rifles"),
+            _qty(text_d, "31", 31, "magazines"),
+            _qty(text_d, "923", 923, "rounds"),
+        ),
+    )
+    facts = [
+        f
+        for f in corroborate(arts, ext, {"a": "AP", "b": "Reuters", "c": "AFP", "d": "PTI"})
+        if f.kind == "quantity"
+    ]
+    rifles = {f.value: f.status for f in facts if f.counts == "AK-47 rifles"}
+    assert rifles == {6: "conflicting", 14: "corroborated"}  # the totals stay corroborated
+    assert {f.value: f.status for f in facts if f.counts == "magazines"} == {12: "conflicting"}
+
+
+def test_corroborate_numbers_that_claim_nothing_are_not_facts() -> None:
+    text = (
+        "5 Thoughts on Why the Academy Picked Her. One man told reporters he heard a crash. "
+        "At one point she handed a director a script. The Sixers won 18 of their next 23 games. "
+        "Fans lined the three-point line after the 9/11 tribute."
+    )
+    claims = [
+        ("5", 5, "Thoughts", None, "="),
+        ("One", 1, "man", None, "="),
+        ("one", 1, "point", None, "="),
+        ("18", 18, "games", None, "="),
+        ("23", 23, "games", None, "="),
+        ("three", 3, "-point line", None, "="),
+        ("11", 11, "tribute", None, "="),
+    ]
+    facts = _two(text, claims, "Nothing else was said.", [])
+    assert [(f.value, f.counts) for f in facts] == [(18, "games")]
+    # "one" with what happened to it is a count: one man was killed
+    killed = "One man was killed when the car hit the crowd, police said."
+    facts = _two(killed, [("One", 1, "man", None, "=")], "Nothing else was said.", [])
+    assert [f.value for f in facts] == [1]
+
+
+def test_corroborate_decades_are_told_in_years() -> None:
+    text_a = "DiLeo has spent the last two decades on the Sixers' bench, the team said."
+    text_b = "DiLeo spent two decades on the Sixers' bench as an assistant, the team said."
+    facts = _two(
+        text_a, [("two decades", 2, "decades", None, "=")], text_b, [("two decades", 2, "decades", None, "=")]
+    )
+    assert [(f.value, f.unit, f.status) for f in facts] == [(20, "years", "corroborated")]
+
+
+def test_corroborate_two_measures_of_one_named_thing_conflict_and_units_convert() -> None:
+    # 10 m is 32.8 ft: a 24- to 30-foot dhow is another length of the same dhow
+    text_a = "The larger boat, a 10-metre dhow, is named the Salahaddin."
+    text_b = "The warship caught up to the boats, the larger of which was described as a 24- to 30-foot dhow."
+    dhow_a = [("10-metre", 10, "dhow", "metre", "=")]
+    facts = _two(text_a, dhow_a, text_b, [("24- to 30-foot", 27, "dhow", "foot", "~")])
+    assert [f.status for f in facts] == ["conflicting"]
+    facts = _two(
+        text_a, dhow_a, text_b.replace("24- to 30-foot", "33-foot"), [("33-foot", 33, "dhow", "foot", "=")]
+    )
+    assert [f.status for f in facts] == ["corroborated"]
+    # an area in square feet and in square metres, rounded, is one figure
+    text_c = "The 170,000-square-foot building houses a number of businesses."
+    text_d = "The 15,800-square-metre building houses a number of businesses."
+    facts = _two(text_c, [("170,000", 170000, "building", "square feet", "=")],
+                 text_d, [("15,800", 15800, "building", "square metres", "=")])  # fmt: skip
+    assert [f.status for f in facts] == ["corroborated"]
+
+
+def test_corroborate_statements_keep_numbers_and_appositions_whole() -> None:
+    text_a = "Robert Buckley fell around 2, 000ft from the ridge on Saturday, police said."
+    text_b = "Hugh Jackman, 40, star of the romantic epic Australia, will host the Oscars."
+    facts = _two(text_a, [("around 2, 000ft", 2000, None, "ft", "~")],
+                 text_b, [("40", 40, "age of Hugh Jackman", "years", "=")])  # fmt: skip
+    statements = sorted(f.statement for f in facts)
+    assert statements[0].startswith("Hugh Jackman, 40")
+    assert "2, 000ft" in statements[1]
