@@ -103,7 +103,7 @@ class Featurizer:
         # One process: the leads are short, and this runs in a thread beside the parse, where
         # spaCy's worker processes must not be forked.
         with nlp.select_pipes(enable=ner_components(nlp)):
-            for doc, head in zip(nlp.pipe(texts, batch_size=64), heads, strict=True):
+            for doc, head, text in zip(nlp.pipe(texts, batch_size=64), heads, texts, strict=True):
                 entities: set[str] = set()
                 numbers: set[str] = set()
                 people: set[str] = set()
@@ -120,7 +120,7 @@ class Featurizer:
                         num = _normalise_number(ent.text)
                         if num and not YEAR.fullmatch(num):
                             numbers.add(num)
-                years = set(YEAR.findall(doc.text))
+                years = set(YEAR.findall(text))  # doc.text, without rebuilding it from the tokens
                 out.append(
                     (
                         tuple(sorted(entities)),
