@@ -8,7 +8,7 @@ it into ``--cache-dir``; later loads read the cached file), docs/s over the titl
 vectors to the torch model's (where the dimensions agree), and the ECB+ dev clustering B-cubed F1
 (``storydesk eval clusters ... --ecbplus --split dev``) with those vectors. ``onnx`` and
 ``onnx-int8`` need the onnx extra (``pip install -e '.[onnx]'``). Everything runs with
-``models.embed_threads`` threads (default 1, as in ingest).
+``--threads`` threads (models.embed_threads; 0, the default, is the library's own count).
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ def main() -> None:
     )
     parser.add_argument("--backends", default=",".join(BACKENDS), help=f"which of {','.join(BACKENDS)}")
     parser.add_argument("--cache-dir", default="", help="models.cache_dir (default: the user's cache)")
-    parser.add_argument("--threads", type=int, default=1, help="models.embed_threads")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="models.embed_threads (0: the library default)"
+    )
     parser.add_argument("--no-eval", action="store_true", help="skip the ECB+ dev clustering scores")
     args = parser.parse_args()
 

@@ -167,9 +167,9 @@ class ModelSettings(_Checked):
         "empty: $XDG_CACHE_HOME/storydesk or ~/.cache/storydesk.",
     )
     embed_threads: int = setting(
-        1,
+        0,
         "Threads the embedder computes with (torch or ONNX Runtime; 0: the library's default, one per "
-        "core). One: the embedder runs beside the parse, and more threads only fight it for the cores.",
+        "core). Under heavy load from other processes 1 can be faster: torch's idle threads spin.",
     )
     batch_size: int = setting(
         8,
