@@ -1,6 +1,7 @@
 """End-to-end ingest throughput on a fixed real set, beside the models alone and the previous code.
 
     .venv/bin/python bench/pipeline.py [--n 600] [--repeat 3] [--baseline REV] [--modes ...]
+        [--variant NAME:SECTION.NAME=VALUE,...]
     .venv/bin/python bench/pipeline.py --stories-desk 10000
 
 The set: the first ``n/2`` PolNeAR train articles (sorted by file name, titles and dates from
@@ -17,7 +18,9 @@ the median is printed:
   components extraction reads, NER over the title + lead when clustering features need their own,
   MiniLM over title + lead): what ingest cannot beat;
 - **baseline** (``--baseline REV``): the same ingest with the code of git revision ``REV``, run
-  from a temporary worktree of this repository.
+  from a temporary worktree of this repository;
+- **variants** (``--variant NAME:SETTINGS``): the same ingest with other settings, e.g.
+  ``np2:models.n_process=2`` or ``onnx:models.embedding_backend=onnx``.
 
 Peak RSS is the child's ``ru_maxrss``. Speeds are articles (or docs) per second.
 ``--stories-desk SIZE`` instead times ``stories`` on a desk of SIZE synthetic stored articles.
@@ -141,6 +144,9 @@ def _child_ingest(data_file: Path, count: int) -> dict[str, Any]:
         "stories": summary.stories,
         "stages": stages,
         "rss_mb": _rss_mb(),
+        # spaCy's worker processes under models.n_process > 1: the largest of them (forked, so much
+        # of it is shared with the parent's pages)
+        "workers_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
 
 
@@ -270,6 +276,13 @@ def main() -> None:
         help="a setting for this code's runs (not the baseline's), e.g. models.n_process=2",
     )
     parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:SECTION.NAME=VALUE,...",
+        help="also ingest with these settings, in the same run, e.g. np2:models.n_process=2",
+    )
+    parser.add_argument(
         "--stories-desk",
         type=int,
         metavar="SIZE",
@@ -295,13 +308,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         data_file = Path(tmp) / "set.jsonl"
         data_file.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-        codes = {m: ROOT for m in modes}
+        # name -> (measurement, code, settings)
+        codes = {m: (m, ROOT, args.set) for m in modes}
         if args.baseline:
-            codes["baseline"] = stack.enter_context(_worktree(args.baseline))
+            codes["baseline"] = ("ingest", stack.enter_context(_worktree(args.baseline)), [])
+        for variant in args.variant:
+            label, _, sets = variant.partition(":")
+            codes[label] = ("ingest", ROOT, [*args.set, *(x for x in sets.split(",") if x)])
         for r in range(args.repeat):
-            for name, code in codes.items():
-                mode = "ingest" if name == "baseline" else name
-                result = _run(mode, data_file, code, [] if name == "baseline" else args.set)
+            for name, (mode, code, overrides) in codes.items():
+                result = _run(mode, data_file, code, overrides)
                 runs.setdefault(name, []).append(result)
                 print(
                     f"  run {r + 1} {name}: {result['count'] / result['seconds']:.2f}/s, "
@@ -323,11 +339,19 @@ def _report(records: list[dict[str, Any]], runs: dict[str, list[dict[str, Any]]]
     rates = {name: _median_rate(results) for name, results in runs.items()}
     for name, results in runs.items():
         rss = statistics.median(r["rss_mb"] for r in results)
-        print(f"{name:>9}: {rates[name]:6.2f} articles/s   peak RSS {rss:6.0f} MB")
+        workers = statistics.median(r.get("workers_rss_mb", 0.0) for r in results)
+        more = f" (+ spaCy workers, the largest {workers:.0f} MB)" if workers else ""
+        print(f"{name:>9}: {rates[name]:6.2f} articles/s   peak RSS {rss:6.0f} MB{more}")
     if "ingest" in rates and "spacy" in rates:
         print(f"ingest / bare full spaCy pass: {rates['ingest'] / rates['spacy']:.2f} (target >= 1.0)")
     if "ingest" in rates and "baseline" in rates:
         print(f"ingest / baseline ({args.baseline}): {rates['ingest'] / rates['baseline']:.2f}")
+    for variant in args.variant:
+        label = variant.partition(":")[0]
+        if label in rates and "spacy" in rates:
+            print(f"{label} / bare full spaCy pass: {rates[label] / rates['spacy']:.2f} ({variant})")
+        if label in rates and "baseline" in rates:
+            print(f"{label} / baseline ({args.baseline}): {rates[label] / rates['baseline']:.2f}")
     if "ingest" in rates and "floor" in rates:
         floor_s = 1 / rates["floor"]
         rest = 1 / rates["ingest"] - floor_s

@@ -154,10 +154,32 @@ class ModelSettings(_Checked):
         None, "Expected sha256 of the model's safetensors; None uses the bundled package's known digest."
     )
     spacy_model: str = setting("en_core_web_sm", "spaCy pipeline used for NER and parsing.")
-    batch_size: int = setting(
-        16, "Texts embedded per batch (64 takes about 250 MB more at its peak for no measurable speed)."
+    embedding_backend: Literal["torch", "onnx", "onnx-int8", "static"] = setting(
+        "torch",
+        "How the embedding model runs: torch (sentence-transformers), onnx (ONNX Runtime, exported "
+        "once and cached), onnx-int8 (the export with int8 weights) or static (token vectors distilled "
+        "once from the model, model2vec's recipe: no transformer at run time). Needs the onnx extra "
+        "for onnx and onnx-int8.",
     )
-    spacy_batch_size: int = setting(32, "Texts parsed per spaCy batch (nlp.pipe batch_size).")
+    cache_dir: str = setting(
+        "",
+        "Where models derived from the embedding model (ONNX exports, the static model) are kept; "
+        "empty: $XDG_CACHE_HOME/storydesk or ~/.cache/storydesk.",
+    )
+    embed_threads: int = setting(
+        0,
+        "Threads the embedder computes with (torch or ONNX Runtime; 0: the library's default, one per "
+        "core). Under heavy load from other processes 1 can be faster: torch's idle threads spin.",
+    )
+    batch_size: int = setting(
+        8,
+        "Texts embedded per batch (16 takes about 70 MB more at its peak, 32 about 170, for no measurable speed).",
+    )
+    spacy_batch_size: int = setting(
+        4,
+        "Texts parsed per spaCy batch (nlp.pipe batch_size): a batch's Docs and activations are held "
+        "together, so memory grows with it (32 peaks about 250 MB higher) while speed does not.",
+    )
     n_process: int = setting(
         1, "Processes the spaCy pass runs in (nlp.pipe n_process); each loads its own copy of the model."
     )

@@ -189,13 +189,16 @@ class Pipeline:
             originals if features is None else [a for a in originals if (a.id, a.published) not in features]
         )
         # The cluster features (the embedder, and NER on its own copy of the model) run in a thread
-        # beside the parse: both spend their time in native code that releases the GIL. Not with
-        # n_process > 1, whose worker processes must not be forked while a thread runs.
-        overlap = extract and bool(originals) and self.settings.models.n_process == 1
+        # beside the parse: both spend their time in native code that releases the GIL. With
+        # n_process > 1 spaCy forks its workers when the parse starts, so the first extraction is
+        # taken before the thread exists: a process must not fork while another thread runs.
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(self.featurize, missing) if overlap else None
-            if extract:
-                out.extractions = self.extract(originals, out.origins, progress=progress)
+            pending = None
+            if extract and originals:
+                extractions = self._extract_stream(originals, out.origins, progress)
+                out.extractions = [next(extractions)]
+                pending = pool.submit(self.featurize, missing)
+                out.extractions.extend(extractions)
             progress("embed", 0, len(originals))
             computed = pending.result() if pending is not None else self.featurize(missing)
         if features is None:
@@ -297,14 +300,17 @@ class Pipeline:
         progress: Progress = _no_progress,
     ) -> list[Extraction]:
         """Extraction for each article (clean text, resolved against its own date), one batched parse."""
+        return list(self._extract_stream(articles, origins, progress))
+
+    def _extract_stream(
+        self, articles: Sequence[Article], origins: Mapping[str, str | None], progress: Progress
+    ) -> Iterator[Extraction]:
         tasks = (
             extract_stage.Task(a.text, a.id, a.published, origins.get(a.id), a.dateline) for a in articles
         )
-        out = []
-        for extraction in self.extractor.extract_stream(tasks, timings=self.timings):
-            out.append(extraction)
-            progress("extract", len(out), len(articles))
-        return out
+        for n, extraction in enumerate(self.extractor.extract_stream(tasks, timings=self.timings), 1):
+            yield extraction
+            progress("extract", n, len(articles))
 
     def featurize(self, articles: Sequence[Article]) -> list[cluster_stage.ClusterItem]:
         """Cluster features (title + lead embeddings in batches, lead NER, lexical terms) per article."""

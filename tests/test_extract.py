@@ -447,3 +447,19 @@ def test_resolve_entities_skips_names_of_only_spaces() -> None:
     )
     resolved = resolve_entities([ex])
     assert [(r.name, r.mentions) for r in resolved] == [("Emomali Rahmon", 2)]
+
+
+@pytest.mark.models
+def test_extract_doc_keeps_the_text_it_was_parsed_from() -> None:
+    """The extractor hands each Doc the string it parsed (doc.text rebuilt from the tokens is the
+    same string, but costs a pass over every token)."""
+    from storydesk.extract.doc import _TEXT_KEY, _text, seed_text
+    from storydesk.nlp import load_spacy
+
+    text = "  Officials said 5,000 people fled.\n\nThe river rose 3 m overnight.  "
+    doc = load_spacy("en_core_web_sm")(text)
+    seed_text(doc, text)
+    assert doc.user_data[_TEXT_KEY] is text and _text(doc) == doc.text
+    other = load_spacy("en_core_web_sm")("Short.")
+    seed_text(other, text)  # not its text: left to be built from the tokens
+    assert _TEXT_KEY not in other.user_data and _text(other) == "Short."

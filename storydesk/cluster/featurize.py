@@ -23,7 +23,7 @@ from storydesk.models import Article
 from storydesk.text import YEAR
 
 if TYPE_CHECKING:
-    from storydesk.nlp import Embedder
+    from storydesk.nlp import Embedder, OnnxEmbedder, StaticEmbedder
 
 
 def ner_components(nlp: Any) -> list[str]:
@@ -44,10 +44,10 @@ class Featurizer:
     def __init__(self, settings: ClusterSettings, models: ModelSettings) -> None:
         self.settings = settings
         self.models = models
-        self._embedder: Embedder | None = None
+        self._embedder: Embedder | OnnxEmbedder | StaticEmbedder | None = None
         self._nlp: Any = None
 
-    def _load(self) -> tuple[Embedder, Any]:
+    def _load(self) -> tuple[Embedder | OnnxEmbedder | StaticEmbedder, Any]:
         from storydesk.nlp import load_embedder, load_spacy_ner
 
         if self._embedder is None:
@@ -100,10 +100,10 @@ class Featurizer:
         out: list[tuple[tuple[str, ...], ...]] = []
         if nlp is None:
             return [((), (), tuple(sorted(set(YEAR.findall(t)))), ()) for t in texts]
+        # One process: the leads are short, and this runs in a thread beside the parse, where
+        # spaCy's worker processes must not be forked.
         with nlp.select_pipes(enable=ner_components(nlp)):
-            for doc, head in zip(
-                nlp.pipe(texts, batch_size=64, n_process=self.models.n_process), heads, strict=True
-            ):
+            for doc, head, text in zip(nlp.pipe(texts, batch_size=64), heads, texts, strict=True):
                 entities: set[str] = set()
                 numbers: set[str] = set()
                 people: set[str] = set()
@@ -120,7 +120,7 @@ class Featurizer:
                         num = _normalise_number(ent.text)
                         if num and not YEAR.fullmatch(num):
                             numbers.add(num)
-                years = set(YEAR.findall(doc.text))
+                years = set(YEAR.findall(text))  # doc.text, without rebuilding it from the tokens
                 out.append(
                     (
                         tuple(sorted(entities)),

@@ -20,6 +20,13 @@ def _text(doc: Doc) -> str:
 _TEXT_KEY = "storydesk.text"
 
 
+def seed_text(doc: Doc, text: str) -> None:
+    """Keep ``text``, the string ``doc`` was parsed from, as its text (what ``_text`` returns)."""
+    end = doc[-1].idx + len(doc[-1].text_with_ws) if len(doc) else 0
+    if end == len(text):  # a cheap check that the Doc did come from this text
+        doc.user_data[_TEXT_KEY] = text
+
+
 def _token_at(doc: Doc, char: int, after: bool = True) -> Token | None:
     """The first token starting at or after ``char`` (or the last ending at or before it)."""
     span = doc.char_span(char, char, alignment_mode="expand") if 0 <= char <= len(_text(doc)) else None
