@@ -17,10 +17,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-# The test extra and the spark extra (the Spark parity test runs in local mode, which needs a JVM:
+# The test, spark and onnx extras (the ONNX embedder is tested against torch; the Spark parity test
+# runs in local mode, which needs a JVM:
 # Java 17 comes from apt when `java` is missing).
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,spark]'
+	$(BIN)/python -m pip install --quiet -e '.[test,spark,onnx]'
 	command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
 	touch $(VENV)/.installed $@
 
