@@ -14,15 +14,21 @@
    pipeline and its models loaded once per Python worker (``adapter.executor_pipeline``) from the
    broadcast settings.
 4. **Stories**: originals are bucketed into time windows of ``window_days`` by their arrival key (the
-   clusterer's: publication time, an undated article at the last dated one before it). With
-   ``stories="one-pass"`` (the default) the windows go through one online clusterer in time order,
-   in one task: the stories one machine makes (clustering is cheap beside the models; a day of
-   CC-NEWS fits one task). With ``stories="windows"`` each window is clustered in its own task,
-   after the last ``overlap_days`` of the windows before it as context; a window's story that takes
-   context articles is linked to those articles' own stories (union-find), the way EMM links daily
-   clusters into multi-day stories. Within a window the clusterer's candidates come from its ANN
-   index over story centroids (blocking by embedding). Duplicates join their original's story.
+   clusterer's: publication time, an undated article at the last dated one before it in ingest
+   order, computed as a prefix scan over partitions). With ``stories="one-pass"`` (the default) the
+   windows go through one online clusterer in time order, in one task: the stories one machine
+   makes (clustering is cheap beside the models; a day of CC-NEWS fits one task). With
+   ``stories="windows"`` each window is clustered in its own task, after the last ``overlap_days``
+   of the windows before it as context; the window stories are then linked into multi-day stories
+   the way EMM links daily clusters, by the clusterer's own assignment and split tests applied to
+   a window story against the stories linked so far (``storydesk.spark.link``: one task over story
+   sums, not articles). Within a window the clusterer's candidates come from its ANN index over
+   story centroids (blocking by embedding). Duplicates join their original's story.
 5. **Per story**: the story (headline, dates, origins), its corroborated facts and resolved entities.
+
+The driver holds no per-article data: it lists the input files, gathers one carry per partition
+for the arrival keys and the counts of the summary (with at most ``REJECTIONS_SHOWN`` skipped
+inputs), besides the bounded key samples Spark takes to range-partition a sort; everything else stays in Spark and is written to Parquet by the executors.
 
 The output tables (``articles``, ``stories``, ``facts``, ``quotes``, ``rejections``) are documented
 in ``storydesk.spark.tables`` and the README; ``storydesk import`` loads them into a desk.
@@ -52,7 +58,18 @@ from storydesk.models import Article, DedupResult, Explanation, Rejection, Sourc
 from storydesk.spark import adapter, link, tables
 from storydesk.store import extraction_to_json
 
-__all__ = ["JobOptions", "JobSummary", "link_stories", "main", "run", "session", "windows_of"]
+__all__ = [
+    "REJECTIONS_SHOWN",
+    "JobOptions",
+    "JobSummary",
+    "arrival_keys_of",
+    "corpus_duplicates",
+    "link_stories",
+    "main",
+    "run",
+    "session",
+    "windows_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
