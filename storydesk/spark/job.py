@@ -633,13 +633,13 @@ def _run(
     summary.windows = placed.map(lambda kv: kv[1][2]).distinct().count()
 
     def spread(kv: Any) -> Iterator[tuple[int, tuple[float, int, str, dict[str, Any], bool]]]:
-        article_id, ((key, order, own, contexts), model) = kv
-        item = model[3]
+        article_id, ((key, order, own, contexts), item) = kv
         yield own, (key, order, article_id, item, False)
         for w in contexts:
             yield w, (key, order, article_id, item, True)
 
-    members = placed.join(modelled, parts).flatMap(spread)
+    # only the cluster features travel to the windows (not the texts and extractions)
+    members = placed.join(modelled.mapValues(lambda v: v[3]), parts).flatMap(spread)
     if options.stories == "one-pass":
         # every window in time order through one clusterer, in one task: one machine's stories
         clustered = (
@@ -688,26 +688,27 @@ def _run(
     copy_explanation = Explanation(similarity=1.0, score=1.0, runner_up=None)
 
     def whole(kv: Any) -> tuple[str, Any]:
-        article_id, (((order, article, wire), verdict), model) = kv
-        verdict = dataclasses.replace(verdict or DedupResult(article_id), wire_origin=wire)
+        article_id, (read_, model_, small_) = kv
+        (order, article, wire), model = next(iter(read_)), next(iter(model_), None)
+        small = dict(small_)
+        verdict = dataclasses.replace(small.get("verdict") or DedupResult(article_id), wire_origin=wire)
         extraction = item = None
         if model is not None:
             _, article, extraction, item = model
-        return article_id, (order, article, verdict, extraction, item)
+        explanation = small.get("explanation") or copy_explanation
+        return article_id, (order, article, verdict, extraction, item, explanation, small.get("story"))
 
+    # the small per-article values first, so the texts and extractions are shuffled once, together
+    small = (
+        duplicates.mapValues(lambda v: ("verdict", v))
+        .union(explanations.mapValues(lambda v: ("explanation", v)))
+        .union(story_of.mapValues(lambda v: ("story", v)))
+    )
     everything = (
         reads.map(lambda r: (r.article.id, (r.order, r.article, r.wire)))
-        .leftOuterJoin(duplicates, parts)
-        .leftOuterJoin(modelled, parts)
+        .groupWith(modelled, small)
+        .filter(lambda kv: len(kv[1][0]) > 0)  # every key is a read article; a guard, not a filter
         .map(whole)
-        .leftOuterJoin(explanations, parts)
-        .leftOuterJoin(story_of, parts)
-        .map(
-            lambda kv: (
-                kv[0],
-                (*kv[1][0][0], kv[1][0][1] if kv[1][0][1] is not None else copy_explanation, kv[1][1]),
-            )
-        )
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
     article_rows = everything.map(
