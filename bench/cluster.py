@@ -150,7 +150,7 @@ def _bench_size(base: list[ClusterItem], n: int, settings: ClusterSettings) -> d
     clusterer.add(first)
     # Time every index search the stream makes, as it makes it (the bench may look inside).
     searches: dict[str, list[float]] = {"active": [], "dormant": []}
-    for name, index in (("active", clusterer._index), ("dormant", clusterer._dormant)):
+    for name, index in (("active", clusterer._tiers.active), ("dormant", clusterer._tiers.dormant)):
         index.search = _timed(index.search, searches[name])  # type: ignore[method-assign,union-attr]
     lat = np.empty(n - 1)
     for k, item in enumerate(items):

@@ -9,12 +9,8 @@ with Desk.open("desk.db") as desk:
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import functools
-import hashlib
 import json
-import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,14 +18,25 @@ from types import TracebackType
 from typing import Any, Literal
 
 from storydesk import brief as brief_stage
-from storydesk import cluster as cluster_stage
-from storydesk import corroborate as corroborate_stage
 from storydesk import dedup as dedup_stage
 from storydesk import extract as extract_stage
-from storydesk import snapshot
+from storydesk import snapshot, views
 from storydesk import stream as stream_stage
 from storydesk.config import Settings
 from storydesk.errors import ConfigError, NotFound
+from storydesk.extract.serialise import extraction_from_json, extraction_to_json
+from storydesk.listing import (
+    SORTS,
+    StoryFilter,
+    StoryListing,
+    article_summary,
+    fold,
+    keeps,
+    listed,
+    rank_score,
+    sort_key,
+    story_summary,
+)
 from storydesk.models import (
     Article,
     Explanation,
@@ -46,7 +53,28 @@ from storydesk.pipeline import (
     Progress,
     _no_progress,
 )
-from storydesk.store import Store, extraction_from_json, extraction_to_json
+from storydesk.store import Store, fts_phrase
+from storydesk.views import EntityView, view_version
+
+__all__ = [
+    "MARK_END",
+    "MARK_START",
+    "SORTS",
+    "BriefFormat",
+    "Desk",
+    "EntityView",
+    "IngestSummary",
+    "SearchHit",
+    "StoryDetail",
+    "StoryFilter",
+    "StoryHits",
+    "StoryListing",
+    "article_summary",
+    "dumps",
+    "rank_score",
+    "story_summary",
+    "view_version",
+]
 
 BriefFormat = Literal["text", "md", "json", "html"]
 
@@ -116,26 +144,6 @@ class StoryHits:
     hits: tuple[SearchHit, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class EntityView:
-    """A person, organisation or place across the desk."""
-
-    name: str  # canonical
-    label: str
-    variants: tuple[str, ...]
-    stories: tuple[Story, ...]  # newest first
-    quotes: tuple[dict[str, Any], ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "label": self.label,
-            "variants": list(self.variants),
-            "stories": [story_summary(s) for s in self.stories],
-            "quotes": list(self.quotes),
-        }
-
-
 class Desk:
     """A news desk on one SQLite file."""
 
@@ -190,14 +198,7 @@ class Desk:
         ``also`` runs inside the batch's transaction: the watcher records what it has seen there, so
         a batch and the source state that says it was ingested land together or not at all.
         """
-        seen: set[str] = set()
-        fresh: list[Article] = []
-        for article in batch.articles:
-            if article.id not in seen:
-                seen.add(article.id)
-                fresh.append(article)
-        stored = self.store.existing_ids(a.id for a in fresh)
-        new = [a for a in fresh if a.id not in stored]
+        new = self._unstored(batch.articles)
         already = len(batch.articles) - len(new)
         stories_before = self.store.story_ids()
 
@@ -205,40 +206,24 @@ class Desk:
         stream, why = stream_stage.load(self.store, self.settings, read_token) if new else (None, "")
         index: dedup_stage.DuplicateIndex | None = None
         if new:
-            if (
-                stream is not None
-                and stream.dedup is not None
-                and stream.dedup.settings == self.settings.dedup
-            ):
-                index = stream.dedup
-            else:
+            index = stream_stage.saved_index(stream, self.settings.dedup)
+            if index is None:
                 with self.pipeline.timed("dedup"):
                     index = self.pipeline.new_index(self.store.articles())
         processed = self.pipeline.process(new, index, progress=progress) if index is not None else Processed()
         new = processed.articles  # as processed: a text cut for the parse says so in its metadata
-        verdicts = processed.verdicts
-        origins = processed.origins
-        duplicates_new = processed.duplicates
         originals = processed.originals
-        extractions = processed.extractions
-        items = processed.items
-
+        incoming = stream_stage.Incoming(
+            new, {item.id: item for item in processed.items}, processed.duplicates, processed.origins
+        )
         update: stream_stage.StoryUpdate | None = None
-        incoming = stream_stage.Incoming(new, {item.id: item for item in items}, duplicates_new, origins)
         if new:
             assert index is not None
-            if stream is not None and not stream_stage.resumable(stream, self.settings.cluster, originals):
-                stream, why = (
-                    None,
-                    "the batch has articles older than the stored ones, or other cluster settings",
-                )
             progress("cluster", 0, len(originals))
             with self.pipeline.timed("cluster"):
-                if stream is not None:
-                    stream.dedup = index
-                    update = stream_stage.go_on(self.store, stream, incoming)
-                else:
-                    update = stream_stage.start_over(self.store, self.settings, index, incoming)
+                update, why = stream_stage.advance(
+                    self.store, self.settings, stream, index, incoming, originals, why=why
+                )
             progress("cluster", len(originals), len(originals))
 
         def write() -> stream_stage.StoryUpdate | None:
@@ -249,11 +234,11 @@ class Desk:
                 why = "another ingest committed meanwhile"
                 rebuilt = self.pipeline.new_index([*self.store.articles(), *new])
                 update = stream_stage.start_over(self.store, self.settings, rebuilt, incoming)
-            for article, verdict in zip(new, verdicts, strict=True):
+            for article, verdict in zip(new, processed.verdicts, strict=True):
                 self.store.add_article(article, verdict)
-            for extraction in extractions:
+            for extraction in processed.extractions:
                 self.store.put_extraction(extraction.article_id, extraction_to_json(extraction))
-            for item in items:
+            for item in processed.items:
                 self.store.put_cluster_item(item.id, item.to_record())
             self.store.add_rejections(batch.rejections)
             if also is not None:
@@ -268,13 +253,24 @@ class Desk:
             documents=batch.documents,
             added=len(new),
             already_stored=already,
-            duplicates=len(duplicates_new),
+            duplicates=len(processed.duplicates),
             rejected=tuple(batch.rejections),
             stories=len(stories_after),
             new_stories=len(stories_after - stories_before),
             stream="" if update is None else ("resumed" if update.resumed else f"started over: {why}"),
             notes=tuple(f"{a.source or a.id}: {note}" for a in new for note in a.metadata.get("notes", ())),
         )
+
+    def _unstored(self, articles: Sequence[Article]) -> list[Article]:
+        """The articles not stored yet, each id once (its first occurrence), in batch order."""
+        seen: set[str] = set()
+        fresh: list[Article] = []
+        for article in articles:
+            if article.id not in seen:
+                seen.add(article.id)
+                fresh.append(article)
+        stored = self.store.existing_ids(a.id for a in fresh)
+        return [a for a in fresh if a.id not in stored]
 
     def recluster(self, *, progress: Progress = _no_progress) -> int:
         """Cluster every stored article again in one pass (after a settings change); returns the story count.
@@ -317,7 +313,7 @@ class Desk:
             for item in items:
                 self.store.put_cluster_item(item.id, item.to_record())
             touched[:] = sorted({sid for a in versions if (sid := self.story_of(a.id)) is not None})
-            stories = [self._rebuilt_story(sid) for sid in touched]
+            stories = [stream_stage.rebuild_story(self.store, self.story(sid)) for sid in touched]
             self.store.update_stories(stories, (), (), {}, self.store.merges())
             self._store_views(touched)
             if also is not None:
@@ -325,17 +321,6 @@ class Desk:
 
         self._commit(write)
         return touched
-
-    def _rebuilt_story(self, story_id: str) -> Story:
-        """A stored story built again from its stored members (after one of them changed)."""
-        members = self.story(story_id).article_ids
-        items = {
-            aid: cluster_stage.ClusterItem.from_record(rec)
-            for aid, rec in self.store.cluster_records(members)
-        }
-        return stream_stage.build_story(
-            story_id, self.store.articles(members), items, self.store.wire_origins(members)
-        )
 
     def _commit(self, write: Callable[[], stream_stage.StoryUpdate | None]) -> None:
         """Run ``write`` in one transaction with the story update it returns, and save its stream state.
@@ -421,9 +406,9 @@ class Desk:
         if stored is None:
             raise NotFound(f"no story {story_id!r}")
         extractions = {aid: extraction_from_json(data) for aid, data in stored.extractions.items()}
-        view = self.store.story_view(stored.story.id, view_version())
+        view = self.store.story_view(stored.story.id, views.view_version())
         if view is None:
-            facts, entities = _derive(stored.articles, stored.duplicates, extractions, stored.origins)
+            facts, entities = views.derive(stored.articles, stored.duplicates, extractions, stored.origins)
         else:
             facts, entities = view
         return StoryDetail(
@@ -438,14 +423,16 @@ class Desk:
 
     def _store_views(self, story_ids: Iterable[str]) -> None:
         """Compute and store the derived views (facts, entities) of these stories (inside a transaction)."""
-        version = view_version()
+        version = views.view_version()
         with self.pipeline.timed("corroborate"):
             for story_id in sorted(set(story_ids)):
                 stored = self.store.story_detail(story_id)
                 if stored is None:
                     continue
                 extractions = {aid: extraction_from_json(d) for aid, d in stored.extractions.items()}
-                facts, entities = _derive(stored.articles, stored.duplicates, extractions, stored.origins)
+                facts, entities = views.derive(
+                    stored.articles, stored.duplicates, extractions, stored.origins
+                )
                 self.store.put_story_view(story_id, version, facts, entities)
             self.store.drop_stale_story_views()
 
@@ -498,7 +485,7 @@ class Desk:
         wanted = " ".join(name.split()).casefold()
         if not wanted:
             return []
-        candidates = [aid for aid, _, _ in self.store.search(_phrase(name), 1000)]
+        candidates = [aid for aid, _, _ in self.store.search(fts_phrase(name), 1000)]
         found: set[str] = set()
         for article_id, data in self.store.extractions(candidates).items():
             for entity in data.get("entities", ()):
@@ -518,71 +505,14 @@ class Desk:
 
     def listing(self, sort: str = "rank", where: StoryFilter | None = None) -> list[StoryListing]:
         """Every story with its listing counts and rank score, filtered and sorted (``SORTS``)."""
-        key = _sort_key(sort)
+        key = sort_key(sort)
         where = where or StoryFilter()
-        members: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for row in self.store.story_members():
-            members[row["story"]].append(row)
-        stories = self.store.story_rows()
-        dates = [d for s in stories if (d := s.last_published or s.first_published) is not None]
-        newest = max(dates) if dates else None
-        rows = []
-        for story in stories:
-            group = members.get(story.id, [])
-            group.sort(key=lambda m: (m["published"] or "9999", m["stored_at"]))
-            story = dataclasses.replace(story, article_ids=tuple(m["id"] for m in group))
-            originals = [m for m in group if not m["duplicate_of"]]
-            outlets = tuple(sorted({m["outlet"] for m in group if m["outlet"]}))
-            independent = Counter(m["wire_origin"] or m["outlet"] or f"article {m['id']}" for m in originals)
-            last = story.last_published or story.first_published
-            age = (newest - last).days if newest is not None and last is not None else None
-            rows.append(
-                StoryListing(
-                    story=story,
-                    outlets=outlets,
-                    independent=tuple(sorted(independent, key=lambda o: (-independent[o], o))),
-                    duplicates=len(group) - len(originals),
-                    first_stored=min((m["stored_at"] for m in group), default=""),
-                    last_changed=max((m["changed_at"] for m in group), default=""),
-                    score=rank_score(len(group), len(independent), len(outlets), age),
-                )
-            )
-        rows = [r for r in rows if self._keeps(r, where, members)]
+        rows, members = listed(self.store.story_rows(), self.store.story_members())
+        rows = [r for r in rows if keeps(r, where, members, self._entities)]
         if where.conflicts:
             rows = [dataclasses.replace(r, conflicts=True) for r in rows if self.has_conflicts(r.story.id)]
         rows.sort(key=key)
         return rows
-
-    def _keeps(
-        self, row: StoryListing, where: StoryFilter, members: Mapping[str, list[dict[str, Any]]]
-    ) -> bool:
-        story = row.story
-        if where.since is not None and (story.last_published is None or story.last_published < where.since):
-            return False
-        if where.until is not None and (story.first_published is None or story.first_published > where.until):
-            return False
-        if where.outlet and _fold(where.outlet) not in {_fold(o) for o in row.outlets}:
-            return False
-        if where.origin and _fold(where.origin) not in {
-            _fold(o) for o in (*row.independent, *row.story.origins, *row.outlets)
-        }:
-            return False
-        wanted = [
-            (lab, _fold(v))
-            for lab, v in (("PLACE", where.place), ("PERSON", where.person), ("ORG", where.organisation))
-            if v
-        ]
-        if wanted:
-            ids = [m["id"] for m in members.get(story.id, []) if not m["duplicate_of"]]
-            extractions = [extraction_from_json(d) for d in self.store.extractions(ids).values()]
-            entities = extract_stage.resolve_entities(extractions)
-            for label, name in wanted:
-                if not any(
-                    e.label == label and name in {_fold(e.name), *(_fold(v) for v in e.variants)}
-                    for e in entities
-                ):
-                    return False
-        return True
 
     def has_conflicts(self, story_id: str) -> bool:
         """True when some fact of the story is reported with conflicting values."""
@@ -592,12 +522,12 @@ class Desk:
         """A person, organisation or place across the desk: its canonical name, spellings, the stories
         naming it (newest first) and its quotes. A spelling ("Vladamir Putin") finds its canonical
         entity; NotFound when no story names it."""
-        wanted = _fold(name)
+        wanted = fold(name)
         if not wanted:
             raise NotFound("no entity ''")
         # Any word of the name finds candidates: a misspelt first name still shares the surname.
         words = [w for w in name.split() if len(w) > 2] or name.split()
-        query = " OR ".join(_phrase(w) for w in words)
+        query = " OR ".join(fts_phrase(w) for w in words)
         candidates = [aid for aid, _, _ in self.store.search(query, 2000)]
         by_story: dict[str, list[str]] = defaultdict(list)
         for article_id in candidates:
@@ -610,44 +540,24 @@ class Desk:
             if story is None:
                 continue
             originals = [a for a in story.article_ids if a not in duplicates]
-            raw = self.store.extractions(originals)
-            resolved = extract_stage.resolve_entities([extraction_from_json(d) for d in raw.values()])
-            for entity in resolved:
-                if wanted in {_fold(entity.name), *(_fold(v) for v in entity.variants)}:
-                    found.append((story, entity))
-                    break
+            entity = next((e for e in self._entities(originals) if views.names(e, wanted)), None)
+            if entity is not None:
+                found.append((story, entity))
         if not found:
             raise NotFound(f"no story names {name!r}")
-        names = Counter(e.name for _, e in found)
-        canonical = max(names, key=lambda n: (names[n], len(n), n))
-        label = Counter(e.label for _, e in found if e.name == canonical).most_common(1)[0][0]
-        variants = sorted({v for _, e in found for v in (e.name, *e.variants)} - {canonical})
-        spellings = {_fold(canonical), *(_fold(v) for v in variants)}
-        quotes: list[dict[str, Any]] = []
-        times = self.store.story_times()
-        stories = sorted(
-            {s.id: s for s, _ in found}.values(),
-            key=lambda s: (s.last_published or dt.date.min, times.get(s.id, ("", ""))[1], s.id),
-            reverse=True,
+        return views.entity_view(
+            found,
+            self.store.story_times(),
+            lambda story: self._extractions([a for a in story.article_ids if a not in duplicates]),
         )
-        for story in stories:
-            originals = [a for a in story.article_ids if a not in duplicates]
-            for article_id, data in self.store.extractions(originals).items():
-                for q in extraction_from_json(data).quotes:
-                    if spellings & {_fold(q.speaker), _fold(q.speaker_canonical)}:
-                        quotes.append(
-                            {
-                                "story": story.id,
-                                "article": article_id,
-                                "speaker": q.speaker,
-                                "content": q.content,
-                                "direct": q.direct,
-                                "cue": q.cue,
-                                "start": q.content_start,
-                                "end": q.content_end,
-                            }
-                        )
-        return EntityView(canonical, label, tuple(variants), tuple(stories), tuple(quotes))
+
+    def _extractions(self, article_ids: Sequence[str]) -> dict[str, Extraction]:
+        """The stored extractions of these articles, by id."""
+        return {aid: extraction_from_json(d) for aid, d in self.store.extractions(article_ids).items()}
+
+    def _entities(self, article_ids: Sequence[str]) -> tuple[ResolvedEntity, ...]:
+        """The entities these articles name, resolved across them."""
+        return extract_stage.resolve_entities(list(self._extractions(article_ids).values()))
 
     def search_stories(self, query: str, limit: int = 100) -> list[StoryHits]:
         """Full-text search grouped by story (the best-ranked story first); snippets mark matches
@@ -683,7 +593,7 @@ class Desk:
         with self.store.transaction():
             for alert_id, term in self.store.alerts():
                 stories: dict[str, None] = {}
-                for article_id, _, _ in self.store.search(_phrase(term), 1000):
+                for article_id, _, _ in self.store.search(fts_phrase(term), 1000):
                     if (story_id := self.story_of(article_id)) is not None:
                         stories.setdefault(story_id)
                 for story_id in stories:
@@ -703,153 +613,6 @@ class Desk:
             "duplicates": len(self.store.duplicates()),
             "migrations": self.store.migrations(),
         }
-
-
-def _derive(
-    articles: Sequence[Article],
-    duplicates: Mapping[str, str],
-    extractions: Mapping[str, Extraction],
-    origins: Mapping[str, str | None],
-) -> tuple[tuple[Fact, ...], tuple[ResolvedEntity, ...]]:
-    """A story's derived view: corroborated facts and resolved entities, from its originals only
-    (duplicates repeat their original: listed as sources, no claims of their own)."""
-    originals = [a for a in articles if a.id not in duplicates]
-    facts = corroborate_stage.corroborate(originals, extractions, origins)
-    entities = extract_stage.resolve_entities([extractions[a.id] for a in originals if a.id in extractions])
-    return facts, entities
-
-
-@functools.cache
-def view_version() -> str:
-    """What made the stored views: a digest of the code that computes them (corroboration, entity
-    resolution). A view stored by other code is computed again when read, never served stale."""
-    digest = hashlib.sha256()
-    for module in (corroborate_stage, extract_stage):
-        digest.update(Path(module.__file__ or "").read_bytes())
-    return digest.hexdigest()[:16]
-
-
-# --- the desk's story listing: rank, sort, filter (what `stories`, /api/stories and the web share) ------
-
-SORTS = ("rank", "recent", "articles", "origins", "outlets")
-"""Orders of a story listing: ``rank`` (the default) weighs independent origins, articles, outlets and
-recency; ``recent`` is the newest last date first; the others are by that count."""
-
-
-@dataclass(frozen=True, slots=True)
-class StoryFilter:
-    """What a story listing keeps; every field left unset keeps everything."""
-
-    since: dt.date | None = None  # the story's date span reaches this day or later
-    until: dt.date | None = None  # the story began on this day or earlier
-    outlet: str | None = None  # an article from this outlet (case-insensitive)
-    origin: str | None = None  # an article with this wire origin or outlet as its independent origin
-    place: str | None = None  # names this place (canonical name or a spelling of it)
-    person: str | None = None
-    organisation: str | None = None
-    conflicts: bool = False  # only stories with a conflicting fact
-
-    @property
-    def empty(self) -> bool:
-        return self == StoryFilter()
-
-
-@dataclass(frozen=True, slots=True)
-class StoryListing:
-    """A story as a listing shows it: counts a desk editor ranks by, and the score."""
-
-    story: Story
-    outlets: tuple[str, ...]  # distinct outlets named by its articles
-    independent: tuple[str, ...]  # independent origins: a wire agency, else the outlet, of each original
-    duplicates: int
-    first_stored: str  # UTC ISO: when its first article was stored
-    last_changed: str  # UTC ISO: when it last gained or changed an article
-    score: float
-    conflicts: bool | None = None  # None: not computed for this listing
-
-    def to_dict(self) -> dict[str, Any]:
-        data = story_summary(self.story)
-        data.update(
-            outlets=list(self.outlets),
-            outlet_count=len(self.outlets),
-            independent_origins=list(self.independent),
-            independent_count=len(self.independent),
-            duplicates=self.duplicates,
-            first_stored=self.first_stored,
-            last_changed=self.last_changed,
-            score=round(self.score, 4),
-        )
-        if self.conflicts is not None:
-            data["conflicts"] = self.conflicts
-        return data
-
-
-def rank_score(articles: int, independent: int, outlets: int, age_days: float | None) -> float:
-    """The stories' default order: independent origins count most, then articles and outlets (each with
-    diminishing returns), plus a recency bonus halving every two days behind the desk's newest story.
-    An undated story gets no recency bonus (it is neither first nor last for being undated)."""
-    recency = 0.0 if age_days is None else 0.5 ** (max(age_days, 0.0) / 2.0)
-    return (
-        2.0 * math.log1p(independent) + 1.0 * math.log1p(articles) + 0.5 * math.log1p(outlets) + 2.0 * recency
-    )
-
-
-def _sort_key(sort: str) -> Callable[[StoryListing], tuple[Any, ...]]:
-    if sort == "rank":
-        return lambda r: (-r.score, -len(r.story.article_ids), r.story.id)
-    if sort == "recent":
-        return lambda r: (
-            -(r.story.last_published or dt.date.min).toordinal(),
-            r.story.last_published is None,
-            -len(r.story.article_ids),
-            r.story.id,
-        )
-    if sort == "articles":
-        return lambda r: (-len(r.story.article_ids), -r.score, r.story.id)
-    if sort == "origins":
-        return lambda r: (-len(r.independent), -r.score, r.story.id)
-    if sort == "outlets":
-        return lambda r: (-len(r.outlets), -r.score, r.story.id)
-    raise ConfigError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
-
-
-def _fold(value: str | None) -> str:
-    return " ".join((value or "").split()).casefold()
-
-
-def story_summary(story: Story) -> dict[str, Any]:
-    """The stable JSON line of ``storydesk stories --json``."""
-    return {
-        "id": story.id,
-        "headline": story.headline,
-        "first_published": story.first_published.isoformat() if story.first_published else None,
-        "last_published": story.last_published.isoformat() if story.last_published else None,
-        "article_count": len(story.article_ids),
-        "origin_count": len(story.origins),
-        "origins": list(story.origins),
-        "article_ids": list(story.article_ids),
-    }
-
-
-def article_summary(article: Article, story_id: str | None, wire_origin: str | None) -> dict[str, Any]:
-    """The JSON of ``storydesk articles --json``."""
-    return {
-        "id": article.id,
-        "external_id": article.external_id,
-        "title": article.title,
-        "outlet": article.outlet,
-        "published": article.published.isoformat() if article.published else None,
-        "wire_origin": wire_origin,
-        "story": story_id,
-        "url": article.url,
-        "source_url": article.source_url,
-        "source": str(article.source) if article.source else None,
-    }
-
-
-def _phrase(term: str) -> str:
-    """An FTS5 query matching ``term`` as a phrase (quotes in it doubled)."""
-    return '"' + " ".join(term.split()).replace('"', '""') + '"'
 
 
 def dumps(data: Any) -> str:

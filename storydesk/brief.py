@@ -21,8 +21,9 @@ from typing import Any, Literal
 
 import jinja2
 
-from storydesk.corroborate import sentence_spans, source_of, trim_span
+from storydesk.corroborate import source_of
 from storydesk.models import Article, Citation, Explanation, Extraction, Fact, ResolvedEntity, Story
+from storydesk.text import sentence_spans, trim_span
 
 __all__ = [
     "Brief",

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from storydesk.config import CleanSettings
 from storydesk.models import Article, CleanStep, RawDocument, Rejection
+from storydesk.text import MONTHS, WEEKDAYS, YEAR, YEARS, sentence_spans
 
 __all__ = ["article_id", "clean", "first_sentence", "parse_published", "repair_url"]
 
@@ -73,8 +74,6 @@ _SPACES = re.compile(rf"[ {_SPACE_CHARS}]{{2,}}|[{_SPACE_CHARS}]")
 _INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 # "said.The" -> "said. The": two lowercase letters, an end mark, a capitalised word; not in URLs/e-mails.
 _GLUED = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z]{2,})|(?<=[a-z]{2}[.!?][\"”’])(?=[A-Z][a-z]{2,})")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[\"“‘(]?[A-Z0-9])")
-_YEAR = re.compile(r"\b(?:1[89]|2[01])\d\d\b")
 
 
 @dataclass(slots=True)
@@ -98,7 +97,7 @@ def parse_published(value: str | None) -> tuple[dt.date | None, dt.datetime | No
 
     Dates as pages write them are read too (``_parse_written``): "PUBLISHED : May 2, 2013 1 : 32 PM",
     "8 / 2 / 13 at 1 : 30 PM", "12 : 52 p. m. EDT May 2, 2013". A bare date gives no datetime;
-    anything unparsable, or outside 1800-2199, gives ``(None, None)``.
+    anything unparsable, or outside 1800-2099 (``text.YEARS``), gives ``(None, None)``.
     """
     text = " ".join((value or "").split())
     if not text:
@@ -107,18 +106,18 @@ def parse_published(value: str | None) -> tuple[dt.date | None, dt.datetime | No
     if re.fullmatch(r"\d{9,13}(\.\d+)?", text):  # a Unix timestamp: seconds, or milliseconds past 12 digits
         seconds = float(text) / (1000.0 if len(text.split(".")[0]) > 11 else 1.0)
         stamp = dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
-        return (stamp.date(), stamp) if 1800 <= stamp.year < 2200 else (None, None)
+        return (stamp.date(), stamp) if stamp.year in YEARS else (None, None)
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         try:
             day = dt.date.fromisoformat(text)
         except ValueError:
             return None, None
-        return (day, None) if 1800 <= day.year < 2200 else (None, None)
+        return (day, None) if day.year in YEARS else (None, None)
     try:
         stamp = dt.datetime.fromisoformat(text)
     except ValueError:
         stamp = _parse_loose(text) or _parse_written(text)
-    if stamp is None or not 1800 <= stamp.year < 2200:
+    if stamp is None or stamp.year not in YEARS:
         return None, None
     return stamp.date(), stamp
 
@@ -129,7 +128,7 @@ def _parse_loose(text: str) -> dt.datetime | None:
         return email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         pass
-    if not _YEAR.search(text) or len(text) > 64:
+    if not YEAR.search(text) or len(text) > 64:
         return None
     return stated_datetime(text)
 
@@ -139,9 +138,8 @@ _LABELS = re.compile(
     r"published|updated|posted)(?:\s+on)?\s*:?",
     re.IGNORECASE,
 )
-_MONTH_OR_DAY = (
-    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)"
-)
+# The first three letters of a month or weekday; the patterns below let any letters follow ("Thurs.").
+_MONTH_OR_DAY = "(?:" + "|".join(sorted({m[:3] for m in MONTHS} | {d[:3] for d in WEEKDAYS})) + ")"
 _DATE_START = re.compile(rf"^(?:\d|{_MONTH_OR_DAY}[a-z]*\.?$)", re.IGNORECASE)
 _DATE_TOKEN = re.compile(
     rf"""^(?:[\d:/.+\-]+(?:st|nd|rd|th|[ap]m?)?       # 2013 10:46 05/03/2013 3rd 5:19pm 5:55p
@@ -490,8 +488,8 @@ def _fix_glued(line: _Line, steps: list[CleanStep]) -> None:
 def first_sentence(text: str) -> str:
     """The title of an untitled article: the first sentence of the first paragraph, cut at a word boundary near ``_TITLE_MAX`` characters."""
     paragraph = text.split("\n\n", 1)[0]
-    match = _SENTENCE_END.search(paragraph)
-    sentence = paragraph[: match.start() + 1] if match else paragraph
+    spans = sentence_spans(paragraph)
+    sentence = paragraph[spans[0][0] : spans[0][1]] if spans else paragraph
     sentence = sentence.strip()
     if len(sentence) <= _TITLE_MAX:
         return sentence

@@ -39,18 +39,21 @@ out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
-class _State:
-    db: str = "storydesk.db"
-    overrides: tuple[str, ...] = ()
-    _built: Settings | None = None
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Options:
+    """The global options (``--db``, ``--set``), built once by the root callback and handed to every
+    command as typer's context object (``ctx.obj``)."""
 
-    def settings(self) -> Settings:
-        if self._built is None:
-            self._built = Settings().with_overrides(list(self.overrides))
-        return self._built
+    db: str
+    settings: Settings
 
 
-state = _State()
+def _options(ctx: typer.Context) -> _Options:
+    """The global options of this invocation (a subcommand's context inherits its parent's object)."""
+    options = ctx.obj
+    assert isinstance(options, _Options), "the root callback sets ctx.obj"
+    return options
+
 
 # C0 controls but tab and newline, DEL, C1 controls, and the bidi marks, embeddings, overrides and isolates.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -69,6 +72,7 @@ def _show(value: object) -> str:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     db: Annotated[
         str, typer.Option("--db", envvar="STORYDESK_DB", help="SQLite database file of the desk.")
     ] = ("storydesk.db"),
@@ -77,11 +81,9 @@ def _root(
         typer.Option("--set", help="Override a setting, e.g. --set cluster.threshold=0.6 (see `settings`)."),
     ] = None,
 ) -> None:
-    state.db = db
-    state.overrides = tuple(set_ or ())
-    state._built = None
     with _errors():  # settings are checked once, here: a bad --set is one clean line, exit 2
-        state.settings()
+        settings = Settings().with_overrides(list(set_ or ()))
+    ctx.obj = _Options(db=db, settings=settings)
 
 
 @contextlib.contextmanager
@@ -93,11 +95,12 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-def _desk(*, create: bool = False) -> Any:
+def _desk(ctx: typer.Context, *, create: bool = False) -> Any:
     """The desk of ``--db``; commands that only read it refuse a missing file instead of creating it."""
     from storydesk.api import Desk
 
-    return Desk.open(state.db, state.settings(), create=create)
+    options = _options(ctx)
+    return Desk.open(options.db, options.settings, create=create)
 
 
 @contextlib.contextmanager
@@ -142,6 +145,7 @@ def _write_jsonl(rows: list[dict[str, Any]], target: Path | None) -> None:
 
 @app.command()
 def ingest(
+    ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(help="Files, folders (read recursively) or globs.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
@@ -149,7 +153,7 @@ def ingest(
 
     Exit code 0 when everything was read, 1 when something was skipped (listed with its reason).
     """
-    with _errors(), _desk(create=True) as desk, _progress() as report:
+    with _errors(), _desk(ctx, create=True) as desk, _progress() as report:
         summary = desk.ingest(paths, progress=report)
     if as_json:
         _print_json(summary.to_dict())
@@ -170,19 +174,20 @@ def ingest(
 
 
 @app.command()
-def recluster() -> None:
+def recluster(ctx: typer.Context) -> None:
     """Cluster every stored article again in one pass, with the current settings.
 
     Ingest goes on from the state its last batch saved; run this after changing cluster settings to
     apply them now, or to get exactly what ``storydesk cluster`` gives for the stored articles.
     """
-    with _errors(), _desk(create=True) as desk, _progress() as report:
+    with _errors(), _desk(ctx, create=True) as desk, _progress() as report:
         count = desk.recluster(progress=report)
     out.print(f"{count} stories")
 
 
 @app.command()
 def stories(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
     sort: Annotated[
         str,
@@ -192,7 +197,7 @@ def stories(
     ] = "rank",
 ) -> None:
     """List stories, ranked as the web UI lists them: id, dates, articles, outlets, independent origins, headline."""
-    with _errors(), _desk() as desk:
+    with _errors(), _desk(ctx) as desk:
         rows = [r.to_dict() for r in desk.listing(sort)]
     if as_json:
         _print_json(rows)
@@ -217,6 +222,7 @@ def stories(
 
 @app.command()
 def show(
+    ctx: typer.Context,
     story_id: Annotated[str | None, typer.Argument(help="Story id (see `stories`).")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text, md, json or html.")] = "text",
     all_: Annotated[bool, typer.Option("--all", help="Show every story.")] = False,
@@ -228,7 +234,7 @@ def show(
     if not all_ and story_id is None:
         err.print("[red]error:[/red] give a STORY_ID or --all")
         raise typer.Exit(2)
-    with _errors(), _desk() as desk:
+    with _errors(), _desk(ctx) as desk:
         ids = [r.story.id for r in desk.listing()] if all_ else [story_id]  # in the order of `stories`
         rendered = [desk.render(i, fmt) for i in ids]
     if fmt == "json" and all_:
@@ -239,13 +245,14 @@ def show(
 
 @app.command()
 def articles(
+    ctx: typer.Context,
     story: Annotated[str | None, typer.Option("--story", help="Only this story's articles.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """List articles with outlet, date, wire origin and story."""
     from storydesk.api import article_summary
 
-    with _errors(), _desk() as desk:
+    with _errors(), _desk(ctx) as desk:
         rows = [article_summary(a, desk.story_of(a.id), desk.wire_origin(a.id)) for a in desk.articles(story)]
     if as_json:
         _print_json(rows)
@@ -267,12 +274,13 @@ def articles(
 
 @app.command()
 def search(
+    ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="Words or an SQLite FTS5 query.")],
     limit: Annotated[int, typer.Option(help="Most hits to show.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """Full-text search over article titles and text (SQLite FTS5, BM25 ranking)."""
-    with _errors(), _desk() as desk:
+    with _errors(), _desk(ctx) as desk:
         hits = desk.search(query, limit)
     rows = [
         {
@@ -296,11 +304,12 @@ def search(
 
 @app.command()
 def why(
+    ctx: typer.Context,
     article_id: Annotated[str, typer.Argument(help="Article id (see `articles`).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Explain why an article joined its story: similarity, shared entities/numbers, time gap, runner-up."""
-    with _errors(), _desk() as desk:
+    with _errors(), _desk(ctx) as desk:
         data = desk.why(article_id)
     if as_json:
         _print_json(data)
@@ -310,22 +319,25 @@ def why(
 
 
 @app.command()
-def rejections(limit: Annotated[int, typer.Option(help="Most rows to show.")] = 50) -> None:
+def rejections(
+    ctx: typer.Context, limit: Annotated[int, typer.Option(help="Most rows to show.")] = 50
+) -> None:
     """List inputs that ingest skipped, with path, line and reason."""
-    with _errors(), _desk() as desk:
+    with _errors(), _desk(ctx) as desk:
         for r in desk.rejections(limit):
             out.print(_show(r))
 
 
 @app.command("settings")
-def settings_cmd() -> None:
+def settings_cmd(ctx: typer.Context) -> None:
     """List every setting with its current value and help (change one with --set)."""
-    for name, value, text in state.settings().describe():
+    for name, value, text in _options(ctx).settings.describe():
         out.print(f"[bold]{name}[/bold] = {escape(repr(value))}\n    {escape(text)}")
 
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     host: Annotated[
         str,
         typer.Option(help="Address to listen on; anything but this machine's loopback prints a warning."),
@@ -346,7 +358,8 @@ def serve(
     from storydesk.web import create_app
     from storydesk.web.app import LOCAL_HOSTS
 
-    settings = state.settings()
+    options = _options(ctx)
+    settings = options.settings
     token = os.environ.get("STORYDESK_WEB_TOKEN", "")
     if token and not settings.web.token:
         settings = dataclasses.replace(settings, web=dataclasses.replace(settings.web, token=token))
@@ -363,11 +376,13 @@ def serve(
     with _errors():
         # On loopback, answer only to this machine's names (no DNS rebinding) unless told otherwise.
         hosts = settings.web.allowed_hosts or ((*LOCAL_HOSTS, host) if _loopback(host) else ())
-        application = create_app(state.db, settings, create=False, hosts=hosts)
+        application = create_app(options.db, settings, create=False, hosts=hosts)
     stop = threading.Event()
     watcher = None
     if watch_:
-        watcher = threading.Thread(target=_watch_beside, args=(stop, interval), name="watcher", daemon=True)
+        watcher = threading.Thread(
+            target=_watch_beside, args=(stop, interval, options), name="watcher", daemon=True
+        )
         watcher.start()
     try:
         uvicorn.run(application, host=host, port=port)
@@ -387,13 +402,13 @@ def _loopback(host: str) -> bool:
         return host.casefold() == "localhost"
 
 
-def _watch_beside(stop: Any, interval: float | None) -> None:
+def _watch_beside(stop: Any, interval: float | None, options: _Options) -> None:
     """The watcher's thread under ``serve --watch``: its own desk (SQLite connection), until ``stop``."""
     from storydesk.api import Desk
     from storydesk.watch import Watcher
 
     try:
-        with Desk.open(state.db, state.settings()) as desk, Watcher(desk, interval=interval) as watcher:
+        with Desk.open(options.db, options.settings) as desk, Watcher(desk, interval=interval) as watcher:
             watcher.run(
                 stop=stop,
                 report=_print_poll,
@@ -421,7 +436,7 @@ def sources_list(
         return
     from storydesk.watch import source_summary, sources
 
-    with _errors(), _desk() as desk:
+    with _errors(), _desk(ctx) as desk:
         rows = [source_summary(s) for s in sources(desk)]
     if as_json:
         _print_json(rows)
@@ -445,6 +460,7 @@ def sources_list(
 
 @sources_app.command("add")
 def sources_add(
+    ctx: typer.Context,
     targets: Annotated[
         list[str], typer.Argument(metavar="FEEDS.txt|URL", help="Feed URLs, or files listing one a line.")
     ],
@@ -455,7 +471,7 @@ def sources_add(
     """
     from storydesk.watch import add_sources
 
-    with _errors(), _desk(create=True) as desk:
+    with _errors(), _desk(ctx, create=True) as desk:
         done = add_sources(desk, targets)
     out.print(f"{len(done.added)} sources added, {len(done.known)} watched already")
     for rejection in done.rejected:
@@ -466,6 +482,7 @@ def sources_add(
 
 @app.command()
 def watch(
+    ctx: typer.Context,
     interval: Annotated[
         float | None,
         typer.Option(min=1, help="Seconds between polls of a source (default: the watch.interval setting)."),
@@ -487,7 +504,7 @@ def watch(
         printer(poll)
 
     try:
-        with _errors(), _desk() as desk, Watcher(desk, interval=interval) as watcher:
+        with _errors(), _desk(ctx) as desk, Watcher(desk, interval=interval) as watcher:
             watcher.run(
                 once=once,
                 report=report,
@@ -533,7 +550,7 @@ def alerts_list(
     """List the watch terms and the latest stories that matched them."""
     if ctx.invoked_subcommand is not None:
         return
-    with _errors(), _desk() as desk:
+    with _errors(), _desk(ctx) as desk:
         terms, hits = desk.alerts(), desk.alert_hits()
     if as_json:
         _print_json({"terms": terms, "hits": hits})
@@ -547,10 +564,11 @@ def alerts_list(
 
 @alerts_app.command("add")
 def alerts_add(
+    ctx: typer.Context,
     term: Annotated[str, typer.Argument(help="Words a story must mention, e.g. a place.")],
 ) -> None:
     """Record a watch term: `watch` prints (and the web shows) stories that newly mention it."""
-    with _errors(), _desk(create=True) as desk:
+    with _errors(), _desk(ctx, create=True) as desk:
         added = desk.add_alert(term)
         matched = desk.check_alerts()  # stories already on the desk count as matched from now
     out.print(
@@ -563,6 +581,7 @@ def alerts_add(
 
 @app.command()
 def cluster(
+    ctx: typer.Context,
     input_path: Annotated[
         Path, typer.Argument(metavar="INPUT.jsonl", help="Articles, one JSON object a line.")
     ],
@@ -574,12 +593,13 @@ def cluster(
 
     with _errors():
         records = load_jsonl(input_path)
-        pairs = cluster_records(records, state.settings(), origin=str(input_path))
+        pairs = cluster_records(records, _options(ctx).settings, origin=str(input_path))
     _write_jsonl([{"id": i, "story": s} for i, s in pairs], out_path)
 
 
 @app.command()
 def extract(
+    ctx: typer.Context,
     input_path: Annotated[
         Path, typer.Argument(metavar="INPUT.jsonl", help="Articles, one JSON object a line.")
     ],
@@ -590,7 +610,7 @@ def extract(
     from storydesk.pipeline import extract_records
 
     with _errors():
-        rows = extract_records(load_jsonl(input_path), state.settings())
+        rows = extract_records(load_jsonl(input_path), _options(ctx).settings)
     _write_jsonl(rows, out_path)
 
 
@@ -599,6 +619,7 @@ def extract(
 
 @app.command("spark-run")
 def spark_run(
+    ctx: typer.Context,
     inputs: Annotated[
         list[str], typer.Argument(metavar="INPUT...", help="WARC/WARC.gz or JSONL files, or folders of them.")
     ],
@@ -647,7 +668,7 @@ def spark_run(
     with _errors():
         if stories not in ("one-pass", "windows"):
             raise ConfigError(f"--stories must be one-pass or windows, not {stories!r}")
-        summary = run(inputs, out_dir, state.settings(), options)
+        summary = run(inputs, out_dir, _options(ctx).settings, options)
     if as_json:
         _print_json(summary.to_dict())
     else:
@@ -664,6 +685,7 @@ def spark_run(
 
 @app.command("import")
 def import_(
+    ctx: typer.Context,
     folder: Annotated[Path, typer.Argument(metavar="DIR", help="The --out folder of spark-run.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
@@ -671,7 +693,7 @@ def import_(
     from storydesk.api import view_version
     from storydesk.spark.load import import_output
 
-    with _errors(), _desk(create=True) as desk:
+    with _errors(), _desk(ctx, create=True) as desk:
         summary = import_output(desk.store, folder, view_version())
     if as_json:
         _print_json(summary.to_dict())
@@ -687,6 +709,7 @@ def import_(
 
 @eval_app.command("clusters")
 def eval_clusters(
+    ctx: typer.Context,
     gold_path: Annotated[
         Path, typer.Argument(metavar="GOLD.jsonl", help="Articles with a gold story label.")
     ],
@@ -727,7 +750,7 @@ def eval_clusters(
     from storydesk.evaluate import clusters as ev
     from storydesk.pipeline import cluster_records
 
-    settings = state.settings()
+    settings = _options(ctx).settings
 
     features: dict[Any, Any] = {}  # embeddings and NER once, however many orders are clustered
 
@@ -756,6 +779,7 @@ def eval_clusters(
 
 @eval_app.command("facts")
 def eval_facts(
+    ctx: typer.Context,
     facts_dir: Annotated[
         Path,
         typer.Argument(metavar="DIR", help="Folder of gold fact sheets (e.g. ../shared/data/facts/dev)."),
@@ -773,7 +797,7 @@ def eval_facts(
     """Ingest each gold story into its own desk and score its quantity facts and statuses."""
     from storydesk.evaluate import facts as ev
 
-    settings = state.settings()
+    settings = _options(ctx).settings
 
     def progress(story: str, done: int, total: int) -> None:
         err.print(f"[{done}/{total}] {story}", markup=False)
@@ -788,6 +812,7 @@ def eval_facts(
 
 @eval_app.command("quotes")
 def eval_quotes(
+    ctx: typer.Context,
     data_dir: Annotated[Path, typer.Argument(metavar="DIR", help="PolNeAR split: text/ and attributions/.")],
     limit: Annotated[int | None, typer.Option(help="Score only the first N articles.")] = None,
 ) -> None:
@@ -795,7 +820,7 @@ def eval_quotes(
     from storydesk.evaluate import quotes as ev
     from storydesk.extract import Extractor
 
-    settings = state.settings()
+    settings = _options(ctx).settings
     with _errors():
         report = ev.evaluate_quotes(data_dir, Extractor(settings.extract, settings.models), limit=limit)
     out.print(_safe(report.format()), markup=False)

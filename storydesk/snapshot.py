@@ -26,7 +26,9 @@ __all__ = ["FORMAT", "MAGIC", "commit", "dumps", "loads", "path_for", "read", "s
 
 # Goes up whenever what the state holds changes shape or meaning: an older state starts over.
 # 6: the cluster classes moved into the storydesk.cluster package (their pickled paths changed).
-FORMAT = 6
+# 7: the clusterer's parts moved into their modules (stats, terms, tiers, events); the state keeps
+#    the originals consolidation placed elsewhere than the saved clusterer (``StreamState.settled``).
+FORMAT = 7
 _PREFIX = b"storydesk-stream-state "
 MAGIC = _PREFIX + f"{FORMAT}\n".encode("ascii")
 
@@ -47,7 +49,11 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "hnswlib": frozenset({"Index"}),
     "storydesk.cluster.items": frozenset({"ClusterItem"}),
     "storydesk.cluster.index": frozenset({"ExactIndex", "HnswlibIndex", "UsearchIndex"}),
-    "storydesk.cluster.online": frozenset({"OnlineClusterer", "_Story", "StorySplit", "StoryMove"}),
+    "storydesk.cluster.online": frozenset({"OnlineClusterer"}),
+    "storydesk.cluster.stats": frozenset({"StoryStats", "SharedPairs"}),
+    "storydesk.cluster.terms": frozenset({"TermWeights"}),
+    "storydesk.cluster.tiers": frozenset({"Tiers"}),
+    "storydesk.cluster.events": frozenset({"Events", "StorySplit", "StoryMove"}),
     "storydesk.config": frozenset({"ClusterSettings", "DedupSettings"}),
     "storydesk.dedup": frozenset({"DuplicateIndex", "_Entry"}),
     "storydesk.models": frozenset({"DedupResult", "Explanation", "StoryMerge", "WireOrigin"}),

@@ -18,20 +18,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from storydesk.errors import StoreError
+from storydesk.extract.serialise import extraction_from_json as extraction_from_json
+from storydesk.extract.serialise import extraction_to_json as extraction_to_json
 from storydesk.models import (
     Article,
     Assignment,
     Citation,
     CleanStep,
-    DateMention,
     DedupResult,
-    Entity,
     Explanation,
-    Extraction,
     Fact,
     FeedSource,
-    Quantity,
-    Quote,
     Rejection,
     ResolvedEntity,
     SeenItem,
@@ -604,9 +601,12 @@ class Store:
             explanations=self.explanations(ids),
         )
 
-    def story_map(self) -> dict[str, str]:
-        """Article id -> story id, for every assigned article."""
-        return {r[0]: r[1] for r in self.conn.execute("SELECT article_id, story_id FROM assignments")}
+    def story_map(self, ids: Sequence[str] | None = None) -> dict[str, str]:
+        """Article id -> story id, for every assigned article, or for these (those assigned)."""
+        if ids is None:
+            return {r[0]: r[1] for r in self.conn.execute("SELECT article_id, story_id FROM assignments")}
+        sql = "SELECT article_id, story_id FROM assignments WHERE article_id IN ({})"
+        return {r[0]: r[1] for r in self._rows_in(sql, ids)}
 
     def update_stories(
         self,
@@ -1047,11 +1047,6 @@ def _split_sql(script: str) -> list[str]:
     return statements
 
 
-def extraction_to_json(extraction: Extraction) -> dict[str, Any]:
-    """An Extraction as plain JSON-able data, losslessly."""
-    return asdict(extraction)
-
-
 def fact_from_json(data: Mapping[str, Any]) -> Fact:
     """A Fact from ``dataclasses.asdict`` output."""
     return Fact(
@@ -1076,14 +1071,6 @@ def resolved_entity_from_json(data: Mapping[str, Any]) -> ResolvedEntity:
     )
 
 
-def extraction_from_json(data: Mapping[str, Any]) -> Extraction:
-    """The inverse of extraction_to_json."""
-    return Extraction(
-        article_id=data["article_id"],
-        entities=tuple(Entity(**e) for e in data.get("entities", ())),
-        quantities=tuple(Quantity(**q) for q in data.get("quantities", ())),
-        dates=tuple(DateMention(**d) for d in data.get("dates", ())),
-        quotes=tuple(Quote(**q) for q in data.get("quotes", ())),
-        wire_origin=data.get("wire_origin"),
-        sentences=tuple((int(s[0]), int(s[1])) for s in data.get("sentences", ())),
-    )
+def fts_phrase(term: str) -> str:
+    """An FTS5 query matching ``term`` as a phrase (quotes in it doubled), for ``Store.search``."""
+    return '"' + " ".join(term.split()).replace('"', '""') + '"'

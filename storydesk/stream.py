@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from storydesk import cluster as cluster_stage
 from storydesk import dedup as dedup_stage
 from storydesk import snapshot
-from storydesk.config import ClusterSettings, Settings
+from storydesk.config import ClusterSettings, DedupSettings, Settings
 from storydesk.errors import SnapshotError
 from storydesk.models import Article, Assignment, Explanation, Story, StoryMerge
 
@@ -37,13 +37,16 @@ __all__ = [
     "StoryUpdate",
     "StreamRun",
     "StreamState",
+    "advance",
     "build_stories",
     "build_story",
     "duplicate_root",
     "go_on",
     "load",
+    "rebuild_story",
     "resumable",
     "run_batch",
+    "saved_index",
     "stage",
     "start_over",
 ]
@@ -58,6 +61,10 @@ class StreamState:
     next batch starts where a one-pass run would be); ``carry`` is the time an undated next article takes (the last dated
     one's) and ``latest`` the latest arrival key placed. ``placed`` keeps, for each article the last
     consolidation moved, the explanation from when it was placed (its stored one is the move's).
+    ``settled`` holds the originals whose stored story is not where ``clusterer`` placed them: those
+    the last consolidation moved or merged into another story. For every other article the stored
+    story is the clusterer's placement, which is what lets the next batch read only the stored
+    assignments that may have changed.
     """
 
     dedup: dedup_stage.DuplicateIndex | None
@@ -65,6 +72,7 @@ class StreamState:
     carry: float = -math.inf
     latest: float = -math.inf
     placed: dict[str, Explanation] = field(default_factory=dict)
+    settled: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -76,6 +84,7 @@ class StreamRun:
     final: list[Assignment]  # the batch's assignments after consolidation, duplicates included
     story_of: dict[str, str]  # every article in the stream -> its story
     frozen: bytes | None  # the clusterer pickled before consolidation (``freeze``)
+    settled: set[str] = field(default_factory=set)  # originals consolidation placed elsewhere than ``frozen``
 
 
 def duplicate_root(article_id: str, duplicates: Mapping[str, str]) -> str:
@@ -101,6 +110,13 @@ def build_stories(
     stories = [build_story(story_id, group, items, origins) for story_id, group in members.items()]
     stories.sort(key=lambda s: s.id)
     return stories
+
+
+def rebuild_story(store: Store, story: Story) -> Story:
+    """A stored story built again from its stored members (after one of them changed)."""
+    members = story.article_ids
+    items = {aid: cluster_stage.ClusterItem.from_record(rec) for aid, rec in store.cluster_records(members)}
+    return build_story(story.id, store.articles(members), items, store.wire_origins(members))
 
 
 def build_story(
@@ -236,6 +252,34 @@ def resumable(stream: StreamState, settings: ClusterSettings, originals: Sequenc
     return all(k >= stream.latest for k in keys)
 
 
+def saved_index(stream: StreamState | None, settings: DedupSettings) -> dedup_stage.DuplicateIndex | None:
+    """The saved stream's duplicate index when the next batch can use it (made with these settings)."""
+    if stream is not None and stream.dedup is not None and stream.dedup.settings == settings:
+        return stream.dedup
+    return None
+
+
+def advance(
+    store: Store,
+    settings: Settings,
+    stream: StreamState | None,
+    index: dedup_stage.DuplicateIndex,
+    batch: Incoming,
+    originals: Sequence[Article],
+    *,
+    why: str,
+) -> tuple[StoryUpdate, str]:
+    """Cluster a batch: go on from the saved stream when the batch's originals allow it (``resumable``),
+    else start over. ``why``: why there is no saved stream (from ``load``); returns the update and why
+    it started over ("" when it went on)."""
+    if stream is not None and not resumable(stream, settings.cluster, originals):
+        stream, why = None, "the batch has articles older than the stored ones, or other cluster settings"
+    if stream is not None:
+        stream.dedup = index
+        return go_on(store, stream, batch), why
+    return start_over(store, settings, index, batch), why
+
+
 def run_batch(
     stream: StreamState,
     articles: Sequence[Article],
@@ -260,8 +304,10 @@ def run_batch(
     clusterer = stream.clusterer
     placed = [clusterer.add(items[originals[i].id]) for i in order]
     frozen = snapshot.dumps(clusterer) if freeze else None
+    at_freeze = clusterer.placements() if freeze else {}
     revised = clusterer.settle()
     story_of = clusterer.placements()
+    settled = {a for a, sid in at_freeze.items() if story_of[a] != sid}
     final = [
         Assignment(a.article_id, story_of[a.article_id], revised.get(a.article_id, a.explanation))
         for a in placed
@@ -275,7 +321,7 @@ def run_batch(
             final.append(
                 Assignment(dup, story_of[dup], Explanation(similarity=1.0, score=1.0, runner_up=None))
             )
-    return StreamRun(placed, revised, final, story_of, frozen)
+    return StreamRun(placed, revised, final, story_of, frozen, settled)
 
 
 def load(store: Store, settings: Settings, token: str | None) -> tuple[StreamState | None, str]:
@@ -285,7 +331,7 @@ def load(store: Store, settings: Settings, token: str | None) -> tuple[StreamSta
     if token is None:
         return None, "no stream state saved yet"
     try:
-        frozen, dedup, carry, latest, placed = snapshot.read(
+        frozen, dedup, carry, latest, placed, settled = snapshot.read(
             store.path, token, settings.ingest.max_stream_state_bytes
         )
         clusterer = snapshot.loads(frozen)
@@ -295,7 +341,7 @@ def load(store: Store, settings: Settings, token: str | None) -> tuple[StreamSta
         dedup, dedup_stage.DuplicateIndex
     ):
         return None, "the stream state holds something else"
-    return StreamState(dedup, clusterer, float(carry), float(latest), dict(placed)), ""
+    return StreamState(dedup, clusterer, float(carry), float(latest), dict(placed), set(settled)), ""
 
 
 def stage(store: Store, update: StoryUpdate) -> Path | None:
@@ -303,7 +349,9 @@ def stage(store: Store, update: StoryUpdate) -> Path | None:
     if store.path == ":memory:":
         return None
     stream = update.stream
-    payload = snapshot.dumps((update.frozen, stream.dedup, stream.carry, stream.latest, stream.placed))
+    payload = snapshot.dumps(
+        (update.frozen, stream.dedup, stream.carry, stream.latest, stream.placed, stream.settled)
+    )
     return snapshot.stage(store.path, update.token, payload)
 
 
@@ -319,6 +367,7 @@ def _settle(
     run = run_batch(stream, articles, items, duplicates, assign, freeze=True)
     frozen = run.frozen
     assert frozen is not None
+    stream.settled = run.settled
     at_placing = {a.article_id: a.explanation for a in run.placed}
     before = stream.placed
     stream.placed = {}
@@ -352,17 +401,26 @@ def start_over(
 def go_on(store: Store, stream: StreamState, batch: Incoming) -> StoryUpdate:
     """Add the batch to the saved stream; write only the stories and assignments that changed."""
     before = stream.placed  # _settle replaces it with this batch's moves
+    settled = stream.settled  # and this with the articles this batch's consolidation placed elsewhere
+    frozen_at = stream.clusterer.placements()  # the stored stories, but for ``settled``
     duplicates = {**store.duplicates(), **batch.duplicates}
     run, frozen = _settle(store, stream, batch.articles, batch.items, duplicates, batch.duplicates)
     story_of = run.story_of
+    # A stored assignment can differ from ``story_of`` only where the last consolidation placed an
+    # article elsewhere than the saved clusterer, or this batch changed the clusterer's placement
+    # (and for the duplicates of those): only those, and the ones rewritten, are read.
+    maybe = {a for a, sid in frozen_at.items() if story_of[a] != sid} | settled
+    maybe |= {d for d, o in duplicates.items() if duplicate_root(o, duplicates) in maybe}
     rewrite = {a.article_id: a for a in run.final}
     for article_id, explanation in run.revised.items():  # older articles consolidation moved this time
         rewrite.setdefault(article_id, Assignment(article_id, story_of[article_id], explanation))
     for article_id, explanation in before.items():  # moved last time, placed as first placed now
         if article_id not in rewrite and article_id in story_of:
             rewrite[article_id] = Assignment(article_id, story_of[article_id], explanation)
-    stored = store.story_map()
-    moved = {a: sid for a, sid in story_of.items() if a not in rewrite and stored.get(a) != sid}
+    stored = store.story_map([*maybe, *rewrite])
+    moved = {
+        a: sid for a, sid in story_of.items() if a in maybe and a not in rewrite and stored.get(a) != sid
+    }
     touched = {sid for a in [*moved, *rewrite] if (sid := stored.get(a)) is not None}
     touched |= set(moved.values()) | {a.story_id for a in rewrite.values()}
     members = {a: sid for a, sid in story_of.items() if sid in touched}

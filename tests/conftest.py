@@ -318,7 +318,7 @@ def _models_gate(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
     expr = request.config.getoption("markexpr", "") or ""
     if "not models" not in expr or request.node.get_closest_marker("models") is not None:
         return
-    import storydesk.extract
+    import storydesk.extract.extractor
     import storydesk.nlp
 
     def refuse(*args: object, **kwargs: object) -> Any:
@@ -326,4 +326,4 @@ def _models_gate(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(storydesk.nlp, "load_spacy", refuse)
     monkeypatch.setattr(storydesk.nlp, "load_embedder", refuse)
-    monkeypatch.setattr(storydesk.extract, "load_spacy", refuse)
+    monkeypatch.setattr(storydesk.extract.extractor, "load_spacy", refuse)

@@ -24,6 +24,8 @@ from storydesk.cluster import (
     make_index,
     story_id_for,
 )
+from storydesk.cluster.consolidate import reunite
+from storydesk.cluster.score import between_bound, pair_matrix
 from storydesk.config import ClusterSettings
 from storydesk.models import Article
 
@@ -470,14 +472,14 @@ def test_cluster_reunion_leaves_reprints_out_of_the_mean_within(copy_similarity:
         threshold=0.3, merge_threshold=5.0, split=False, split_min=3, copy_similarity=copy_similarity
     )
     clusterer = OnlineClusterer(config)
-    clusterer._index = make_index(config, DIM)
+    clusterer._tiers.open(DIM)
     items = _reprinted()
     for group in (items[:3], items[3:]):
         story = clusterer._found(group[0])
         for it in group:
-            clusterer._join(story, it, clusterer._weights(it))
+            clusterer._join(story, it, clusterer._terms.weights(it))
             clusterer._learn(it)
-    clusterer._reunite()
+    reunite(clusterer)
     assert (clusterer.story_of("a0") == clusterer.story_of("b0")) is one
     assert len(clusterer.merges) == int(one)
 
@@ -564,7 +566,7 @@ def test_cluster_member_scored_without_itself_matches_the_story_of_the_others(
     kept = story.items[member]
     weights = dict(_weight_pairs(kept, story.item_weights[member]))
     sums = (story.vec_sum.copy(), dict(story.unit_terms), dict(story.terms), dict(story.entities))
-    left_out = whole._score(kept, story, weights, whole._entity_idfs(kept), member=True)
+    left_out = whole._score(kept, story, weights, whole._terms.entity_idfs(kept), member=True)
     assert np.array_equal(sums[0], story.vec_sum)
     assert sums[1:] == (story.unit_terms, story.terms, story.entities)
     others = OnlineClusterer(config)
@@ -572,7 +574,7 @@ def test_cluster_member_scored_without_itself_matches_the_story_of_the_others(
         if it.id != kept.id:
             others.add(it)
     (rest,) = others._stories.values()
-    against = others._score(kept, rest, weights, others._entity_idfs(kept))
+    against = others._score(kept, rest, weights, others._terms.entity_idfs(kept))
     assert left_out.parts == pytest.approx(against.parts, abs=1e-5)
     assert left_out.score == pytest.approx(against.score, abs=1e-5)
     assert left_out.shared_entities == against.shared_entities
@@ -762,19 +764,27 @@ def test_cluster_between_bound_is_exact_but_for_numbers_and_penalties() -> None:
     def story_of(group: list[ClusterItem]):  # type: ignore[no-untyped-def]
         story = clusterer._found(group[0])
         for it in group:
-            clusterer._join(story, it, clusterer._weights(it), refresh=False)
+            clusterer._join(story, it, clusterer._terms.weights(it), refresh=False)
             clusterer._learn(it)
         return story
 
     def exact(a, b) -> float:  # type: ignore[no-untyped-def]
-        sims, _ = clusterer._pair_matrix(a.items + b.items, a.item_weights + b.item_weights)
+        sims, _ = pair_matrix(
+            a.items + b.items, a.item_weights + b.item_weights, clusterer.settings, clusterer._terms
+        )
         return float(sims[: len(a.items), len(a.items) :].mean())
 
     plain = [dataclasses.replace(it, id=f"p{it.id}", numbers=(), years=(), head_people=()) for it in items]
     plain_others = [dataclasses.replace(it, id=f"p{it.id}", numbers=(), years=()) for it in others]
     a, b, pa, pb = (story_of(g) for g in (items, others, plain, plain_others))
     for x, y in ((a, b), (b, a)):
-        assert clusterer._between_bound(x, y, {}) >= exact(x, y)
-    assert clusterer._between_bound(a, b, {}) > exact(a, b) + 0.05  # a year conflict and numbers
-    assert clusterer._between_bound(pa, pb, {}) == pytest.approx(exact(pa, pb), abs=1e-5)
-    assert clusterer._between_bound(pb, pa, {}) == pytest.approx(exact(pa, pb), abs=1e-5)
+        assert between_bound(x, y, {}, clusterer.settings, clusterer._terms) >= exact(x, y)
+    assert (
+        between_bound(a, b, {}, clusterer.settings, clusterer._terms) > exact(a, b) + 0.05
+    )  # a year conflict and numbers
+    assert between_bound(pa, pb, {}, clusterer.settings, clusterer._terms) == pytest.approx(
+        exact(pa, pb), abs=1e-5
+    )
+    assert between_bound(pb, pa, {}, clusterer.settings, clusterer._terms) == pytest.approx(
+        exact(pa, pb), abs=1e-5
+    )

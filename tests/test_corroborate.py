@@ -620,3 +620,153 @@ def test_corroborate_an_update_is_ordered_by_the_instant_not_the_wall_clock() ->
     later = dataclasses.replace(early, published_at=dt.datetime(2024, 1, 2, 12, tzinfo=moscow))
     facts = corroborate([later, late], ext, {"m": "TASS", "u": "Reuters"})
     assert [f.status for f in facts if f.kind == "quantity"] == ["single-source"]
+
+
+def test_corroborate_a_running_total_is_not_the_events_own_figure() -> None:
+    # the totals "so far" agree with each other, the operation's own count with the operation's own
+    text_a = "During the operation, six AK-47 rifles, 12 magazines and about 300 rounds were seized."
+    text_b = "So far, the navy has confiscated 14 AK-47 rifles in its five operations, officials said."
+    text_c = "The navy has seized 14 AK-47 rifles so far in the Gulf of Aden, officials said."
+    arts = [_article("a", text_a), _article("b", text_b), _article("c", text_c)]
+    ext = {
+        "a": Extraction("a", quantities=(_qty(text_a, "six", 6, "AK-47 rifles"),)),
+        "b": Extraction("b", quantities=(_qty(text_b, "14", 14, "AK-47 rifles"),)),
+        "c": Extraction("c", quantities=(_qty(text_c, "14", 14, "AK-47 rifles"),)),
+    }
+    facts = [
+        f for f in corroborate(arts, ext, {"a": "AP", "b": "Reuters", "c": "AFP"}) if f.kind == "quantity"
+    ]
+    assert sorted((f.value, f.status) for f in facts) == [(6, "single-source"), (14, "corroborated")]
+    # one report that gives the total as the operation's own figure contradicts the operation's count
+    text_d = "The navy confiscated 14 AK-47 rifles, 31 magazines and 923 rounds from the boat."
+    arts.append(_article("d", text_d))
+    ext["a"] = Extraction(
+        "a",
+        quantities=(
+            _qty(text_a, "six", 6, "AK-47 rifles"),
+            _qty(text_a, "12", 12, "magazines"),
+            _qty(text_a, "about 300", 300, "rounds", "~"),
+        ),
+    )
+    ext["d"] = Extraction(
+        "d",
+        quantities=(
+            _qty(text_d, "14", 14, "AK-47 rifles"),
+            _qty(text_d, "31", 31, "magazines"),
+            _qty(text_d, "923", 923, "rounds"),
+        ),
+    )
+    facts = [
+        f
+        for f in corroborate(arts, ext, {"a": "AP", "b": "Reuters", "c": "AFP", "d": "PTI"})
+        if f.kind == "quantity"
+    ]
+    rifles = {f.value: f.status for f in facts if f.counts == "AK-47 rifles"}
+    assert rifles == {6: "conflicting", 14: "corroborated"}  # the totals stay corroborated
+    assert {f.value: f.status for f in facts if f.counts == "magazines"} == {12: "conflicting"}
+
+
+def test_corroborate_numbers_that_claim_nothing_are_not_facts() -> None:
+    text = (
+        "5 Thoughts on Why the Academy Picked Her. One man told reporters he heard a crash. "
+        "At one point she handed a director a script. The Sixers won 18 of their next 23 games. "
+        "Fans lined the three-point line after the 9/11 tribute."
+    )
+    claims = [
+        ("5", 5, "Thoughts", None, "="),
+        ("One", 1, "man", None, "="),
+        ("one", 1, "point", None, "="),
+        ("18", 18, "games", None, "="),
+        ("23", 23, "games", None, "="),
+        ("three", 3, "-point line", None, "="),
+        ("11", 11, "tribute", None, "="),
+    ]
+    facts = _two(text, claims, "Nothing else was said.", [])
+    assert [(f.value, f.counts) for f in facts] == [(18, "games")]
+    # "one" with what happened to it is a count: one man was killed
+    killed = "One man was killed when the car hit the crowd, police said."
+    facts = _two(killed, [("One", 1, "man", None, "=")], "Nothing else was said.", [])
+    assert [f.value for f in facts] == [1]
+
+
+def test_corroborate_decades_are_told_in_years() -> None:
+    text_a = "DiLeo has spent the last two decades on the Sixers' bench, the team said."
+    text_b = "DiLeo spent two decades on the Sixers' bench as an assistant, the team said."
+    facts = _two(
+        text_a, [("two decades", 2, "decades", None, "=")], text_b, [("two decades", 2, "decades", None, "=")]
+    )
+    assert [(f.value, f.unit, f.status) for f in facts] == [(20, "years", "corroborated")]
+
+
+def test_corroborate_two_measures_of_one_named_thing_conflict_and_units_convert() -> None:
+    # 10 m is 32.8 ft: a 24- to 30-foot dhow is another length of the same dhow
+    text_a = "The larger boat, a 10-metre dhow, is named the Salahaddin."
+    text_b = "The warship caught up to the boats, the larger of which was described as a 24- to 30-foot dhow."
+    dhow_a = [("10-metre", 10, "dhow", "metre", "=")]
+    facts = _two(text_a, dhow_a, text_b, [("24- to 30-foot", 27, "dhow", "foot", "~")])
+    assert [f.status for f in facts] == ["conflicting"]
+    facts = _two(
+        text_a, dhow_a, text_b.replace("24- to 30-foot", "33-foot"), [("33-foot", 33, "dhow", "foot", "=")]
+    )
+    assert [f.status for f in facts] == ["corroborated"]
+    # an area in square feet and in square metres, rounded, is one figure
+    text_c = "The 170,000-square-foot building houses a number of businesses."
+    text_d = "The 15,800-square-metre building houses a number of businesses."
+    facts = _two(text_c, [("170,000", 170000, "building", "square feet", "=")],
+                 text_d, [("15,800", 15800, "building", "square metres", "=")])  # fmt: skip
+    assert [f.status for f in facts] == ["corroborated"]
+
+
+def test_corroborate_statements_keep_numbers_and_appositions_whole() -> None:
+    text_a = "Robert Buckley fell around 2, 000ft from the ridge on Saturday, police said."
+    text_b = "Hugh Jackman, 40, star of the romantic epic Australia, will host the Oscars."
+    facts = _two(text_a, [("around 2, 000ft", 2000, None, "ft", "~")],
+                 text_b, [("40", 40, "age of Hugh Jackman", "years", "=")])  # fmt: skip
+    statements = sorted(f.statement for f in facts)
+    assert statements[0].startswith("Hugh Jackman, 40")
+    assert "2, 000ft" in statements[1]
+
+
+def test_corroborate_another_noun_needs_the_same_figure_not_a_compatible_one() -> None:
+    # "about a dozen ships" may hold 11, but 11 Yemeni pirates are not those ships
+    text_a = "Pirates are holding about a dozen ships and nearly 300 crewmen on the Somali coast."
+    text_b = "Commandos nabbed 12 Somali and 11 Yemeni pirates holding ships on the Somali coast."
+    facts = _two(
+        text_a, [("about a dozen", 12, "ships", None, "~")], text_b, [("11", 11, "Yemeni pirates", None, "=")]
+    )
+    assert sorted((f.value, f.status) for f in facts) == [(11, "single-source"), (12, "single-source")]
+    # the same figure, however bounded, under another noun of a reworded sentence is one fact
+    text_c = "The 2008 telecast delivered 32 million total viewers, the network said."
+    text_d = "The 2008 telecast drew about 32 million people tuning in, the network said."
+    facts = _two(
+        text_c,
+        [("32 million", 32e6, "total viewers", None, "=")],
+        text_d,
+        [("about 32 million", 32e6, "people", None, "~")],
+    )
+    assert [f.status for f in facts] == ["corroborated"]
+
+
+def test_corroborate_vessels_and_ships_are_one_count() -> None:
+    text_a = "Pirates still hold about a dozen ships and nearly 300 crewmen for ransom."
+    text_b = "They still hold at least 14 foreign vessels and more than 300 crew members to ransom."
+    facts = _two(
+        text_a, [("about a dozen", 12, "ships", None, "~"), ("nearly 300", 300, "crewmen", None, "~")],
+        text_b, [("at least 14", 14, "foreign vessels", None, ">"), ("more than 300", 300, "crew members", None, ">")],
+    )  # fmt: skip
+    assert {f.counts: f.status for f in facts} == {"ships": "conflicting", "crewmen": "corroborated"}
+
+
+def test_corroborate_a_statement_keeps_its_subject() -> None:
+    text_a = "Jared Allen, then with Kansas City, was suspended for the first four games of the season."
+    facts = _two(text_a, [("four", 4, "games", None, "=")], "Nothing else was said.", [])
+    assert [f.statement for f in facts] == [
+        "Jared Allen, then with Kansas City, was suspended for the first four games of the season"
+    ]
+
+
+def test_corroborate_two_heights_of_a_man_may_be_two_men() -> None:
+    text_a = "Witnesses described a 6-foot man running from the bank toward a car."
+    text_b = "Police are looking for a 5-foot man seen near the bank on Monday."
+    facts = _two(text_a, [("6-foot", 6, "man", "foot", "=")], text_b, [("5-foot", 5, "man", "foot", "=")])
+    assert "conflicting" not in {f.status for f in facts}

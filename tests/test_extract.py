@@ -332,6 +332,11 @@ def test_extract_dict_shape(seeds: dict[str, tuple[str, Extraction]]) -> None:
         ("The deal is worth 500 million USD to the company.", [(5e8, "=", "USD")]),
         ("Officials said about a dozen ships were seized.", [(12, "~", None)]),
         ("The tanker was hit twice by missiles.", [(2, "=", None)]),
+        ("The larger was a 24- to 30-foot dhow.", [(27, "~", "foot")]),
+        ("Chohan lived half a mile away from the store.", [(0.5, "=", "mile")]),
+        ("She had moved about a mile and a half away.", [(1.5, "~", "mile")]),
+        ("Obama met with the host for 2 1/2 hours on Nov. 25.", [(2.5, "=", None)]),
+        ("The talks lasted two and a half hours.", [(2.5, "=", None)]),
     ],
 )
 def test_extract_quantities_read_numbers_as_written(
@@ -380,6 +385,16 @@ def test_extract_quantities_read_numbers_as_written(
         ("She died an hour later at the medical center.", [(1, "=", None, "hour")]),
         ("The Sixers fired Cheeks on Saturday, one day after the loss.", [(1, "=", None, "day")]),
         ("He hunkered down inside the office for a couple of hours.", [(2, "=", None, "hours")]),
+        # a measure names what it measures: the dhow is ten metres long
+        ("The larger boat, a 10-metre dhow, is named the Salahaddin.", [(10, "=", "metre", "dhow")]),
+        (
+            "All 23 pirates boarded the 10-metre-long dhow.",
+            [(23, "=", None, "pirates"), (10, "=", "metre", "dhow")],
+        ),
+        (
+            "He averaged 11.1 points in 1, 101 career games.",
+            [(11.1, "=", None, "points"), (1101, "=", None, "career games")],
+        ),
         (  # two numbers in one list: the second is not what the first counts
             "Commandos nabbed 12 Somali and 11 Yemeni pirates on the dhow.",
             [(12, "=", None, "Somali and 11 Yemeni pirates"), (11, "=", None, "Yemeni pirates")],

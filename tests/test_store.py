@@ -142,6 +142,10 @@ def test_store_story_layer_replaced_and_merges_followed(store: Store) -> None:
     a2 = store.assignment("a002")
     assert a2 is not None and a2.explanation.shared_entities == ("Rahmon",)
     assert [s.id for s in store.stories()] == ["s1", "s3"]  # most recent first, undated last
+    assert store.story_map() == {"a001": "s1", "a002": "s1", "a003": "s3"}
+    # Only the assignments asked for (a stream batch reads those that may have changed).
+    assert store.story_map(["a003", "a001", "a009"]) == {"a001": "s1", "a003": "s3"}
+    assert store.story_map([]) == {}
 
 
 def test_store_rejections_kept(store: Store) -> None:

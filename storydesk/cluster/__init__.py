@@ -4,12 +4,20 @@
   lexical and time features read from the article itself;
 - ``featurize``: ``Featurizer``, batched title + lead embeddings and NER over the lead;
 - ``index``: nearest-neighbour indexes over story centroids (exact, usearch, hnswlib);
-- ``online``: ``OnlineClusterer``, the one pass in arrival order with its merges, splits and
-  end-of-batch consolidation, and the helpers that order a stream.
+- ``terms``: ``TermWeights``, online document frequencies and the IDF drawn from them;
+- ``stats``: ``StoryStats``, a story's running sums and counts over its members;
+- ``tiers``: ``Tiers``, the active and dormant indexes and the timeline that moves stories between;
+- ``score``: an article's score against a story, and a story's members against one another;
+- ``split``: a story whose members form two events;
+- ``consolidate``: the end-of-batch second look (moves, then reunions);
+- ``events``: the merges, splits and moves the clusterer records;
+- ``online``: ``OnlineClusterer``, the one pass in arrival order that runs those steps, and the
+  helpers that order a stream.
 """
 
 from __future__ import annotations
 
+from storydesk.cluster.events import StoryMove, StorySplit
 from storydesk.cluster.featurize import Featurizer, ner_components
 from storydesk.cluster.index import (
     COMPACT_AFTER,
@@ -22,15 +30,13 @@ from storydesk.cluster.index import (
 from storydesk.cluster.items import ClusterItem, _time_of, item_terms, lead_text
 from storydesk.cluster.online import (
     OnlineClusterer,
-    StoryMove,
-    StorySplit,
-    _mean_within,
-    _weight_pairs,
     arrival_keys,
     arrival_order,
     cluster_items,
     story_id_for,
 )
+from storydesk.cluster.score import weight_pairs as _weight_pairs
+from storydesk.cluster.split import mean_within as _mean_within
 
 __all__ = [
     "COMPACT_AFTER",

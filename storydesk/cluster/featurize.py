@@ -11,7 +11,6 @@ import numpy as np
 from storydesk.cluster.items import (
     _ENTITY_LABELS,
     _NUMBER_LABELS,
-    _YEAR,
     ClusterItem,
     _entity_key,
     _normalise_number,
@@ -21,6 +20,7 @@ from storydesk.cluster.items import (
 )
 from storydesk.config import ClusterSettings, ModelSettings
 from storydesk.models import Article
+from storydesk.text import YEAR
 
 if TYPE_CHECKING:
     from storydesk.nlp import Embedder
@@ -99,7 +99,7 @@ class Featurizer:
         """Per text: entity keys, numbers, years, and the people named in its first ``heads[i]`` chars."""
         out: list[tuple[tuple[str, ...], ...]] = []
         if nlp is None:
-            return [((), (), tuple(sorted(set(_YEAR.findall(t)))), ()) for t in texts]
+            return [((), (), tuple(sorted(set(YEAR.findall(t)))), ()) for t in texts]
         with nlp.select_pipes(enable=ner_components(nlp)):
             for doc, head in zip(
                 nlp.pipe(texts, batch_size=64, n_process=self.models.n_process), heads, strict=True
@@ -118,9 +118,9 @@ class Featurizer:
                                 people.update({key, key.split()[-1]})
                     elif ent.label_ in _NUMBER_LABELS:
                         num = _normalise_number(ent.text)
-                        if num and not _YEAR.fullmatch(num):
+                        if num and not YEAR.fullmatch(num):
                             numbers.add(num)
-                years = set(_YEAR.findall(doc.text))
+                years = set(YEAR.findall(doc.text))
                 out.append(
                     (
                         tuple(sorted(entities)),

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*[A-Za-z]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _NUMBER_WORDS = {
     "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
     "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "dozen": "12", "twenty": "20",
@@ -30,13 +29,6 @@ _NUMBER_WORDS = {
 _ENTITY_LABELS = {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW"}
 _NUMBER_LABELS = {"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def _zipf(term: str) -> float:
-    """Zipf frequency of a word or name in general English (0 for unknown words)."""
-    from wordfreq import zipf_frequency
-
-    return float(zipf_frequency(term, "en"))
 
 
 @functools.cache

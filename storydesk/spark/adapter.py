@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from storydesk import api
+from storydesk import api, views
 from storydesk import dedup as dedup_stage
 from storydesk.cluster import ClusterItem
 from storydesk.config import DedupSettings, Settings
@@ -78,7 +78,7 @@ def story_view(
     origins: Mapping[str, str | None],
 ) -> tuple[tuple[Fact, ...], tuple[ResolvedEntity, ...]]:
     """A story's corroborated facts and resolved entities, exactly as the desk stores them."""
-    return api._derive(articles, duplicates, extractions, origins)
+    return views.derive(articles, duplicates, extractions, origins)
 
 
 def view_version() -> str:

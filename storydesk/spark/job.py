@@ -54,9 +54,9 @@ from storydesk import ingest as ingest_stage
 from storydesk import stream as stream_stage
 from storydesk.config import Settings
 from storydesk.errors import ConfigError
+from storydesk.extract.serialise import extraction_to_json
 from storydesk.models import Article, DedupResult, Explanation, Rejection, Source
 from storydesk.spark import adapter, link, tables
-from storydesk.store import extraction_to_json
 
 __all__ = [
     "REJECTIONS_SHOWN",
@@ -477,7 +477,7 @@ def _story_rows(
     story_id: str,
     members: Iterable[tuple[Article, DedupResult, dict[str, Any] | None, dict[str, Any] | None]],
 ) -> Iterator[tuple[str, Any]]:
-    from storydesk.store import extraction_from_json
+    from storydesk.extract.serialise import extraction_from_json
 
     members = list(members)
     articles = [m[0] for m in members]

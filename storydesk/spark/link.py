@@ -15,7 +15,7 @@ story:
   clusterer reopens a dormant story); the best passing one takes it, and a second one that passes
   ``merge_threshold`` merges into it.
 - **split**: a linked story that gained a window story gets the clusterer's split check (its
-  ``_bipartition`` of the articles); when it splits, the window stories mostly in the later group
+  ``bipartition`` of the articles); when it splits, the window stories mostly in the later group
   form a linked story of their own.
 
 A linked story keeps sums (vectors, term weights, entity, number, year and protagonist counts) and,
@@ -38,7 +38,7 @@ import numpy as np
 
 from storydesk import cluster as cluster_stage
 from storydesk.cluster import ClusterItem
-from storydesk.cluster.online import _bipartition  # the clusterer's own split partition
+from storydesk.cluster.split import bipartition  # the clusterer's own split partition
 from storydesk.config import ClusterSettings
 
 __all__ = ["Linker", "WindowStory", "link_window_stories"]
@@ -231,7 +231,7 @@ class Linker:
         if len(items) != len(linked.items):
             return
         sims, copies = _pair_matrix(items, s)
-        found = _bipartition(sims, s.split_min, copies)
+        found = bipartition(sims, s.split_min, copies)
         if found is None:
             return
         first, between, within = found

@@ -40,8 +40,8 @@ from storydesk.api import (
 from storydesk.brief import safe_url
 from storydesk.config import Settings
 from storydesk.errors import ConfigError, NotFound, StorydeskError
+from storydesk.extract.serialise import extraction_from_json
 from storydesk.models import Story
-from storydesk.store import extraction_from_json
 from storydesk.web import atom, render
 
 _HERE = Path(__file__).parent
