@@ -1,7 +1,8 @@
 """Scale figures of the Spark job: records/s per core, shuffle size, the share of model inference.
 
     .venv/bin/python bench/spark.py [--mb 1000] [--files 8] [--masters local[1] local[2]]
-    .venv/bin/python bench/spark.py --parity ../shared/data/ecbplus/ecbplus_train_dev.jsonl
+    .venv/bin/python bench/spark.py --parity ../shared/data/ecbplus/ecbplus_train_dev.jsonl [--stories one-pass windows]
+    .venv/bin/python bench/spark.py --parity-slice 2000 [--write-slice slice.jsonl]
 
 The input is a WARC built from the benchmark HTML pages (``../shared/data/article-extraction-
 benchmark/html``) repeated until the archive holds ``--mb`` MB of HTML, split into ``--files``
@@ -17,7 +18,10 @@ models, as a CC-NEWS record mostly does. For each master the job runs once, end 
   call. Local mode runs one model thread per task (``OMP_NUM_THREADS=1``).
 
 ``--parity FILE.jsonl`` instead runs ``spark-run --master local[2]`` and ``storydesk cluster`` on
-the file and prints the B³ F1 between them and whether the duplicates are identical.
+the file and prints the B³ F1 between them and whether the duplicates are identical, for each
+``--stories`` mode (``--stories one-pass windows``: both, one machine computed once).
+``--parity-slice 2000`` does the same on the parity slice: the ECB+ train+dev and PolNeAR train+dev
+texts with deterministic exact and near copies up to 2,000 records (``build_slice``).
 Needs the spark extra (``pip install 'storydesk[spark]'``); ``--help`` does not.
 """
 
@@ -35,7 +39,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ROOT.parent / "shared" / "data" / "article-extraction-benchmark" / "html"
+DATA = ROOT.parent / "shared" / "data"
+PAGES = DATA / "article-extraction-benchmark" / "html"
 _TEXT = re.compile(r">([^<>]{20,})<")
 _WORD = re.compile(r"\b[a-z]{4,}\b")
 INFERENCE = ("parse", "features ner", "embed")
@@ -91,6 +96,64 @@ def build_warcs(folder: Path, mb: float, files: int, mutate: float, seed: int = 
         for h in handles:
             h.close()
     return records, written
+
+
+def build_slice(path: Path, size: int = 2000) -> dict[str, int]:
+    """Write the parity slice of ``size`` records to ``path`` (JSONL); returns what it holds.
+
+    Deterministic, from the shared data only: the ECB+ train+dev records in file order, then the
+    PolNeAR train and dev articles by (publication date, file name) (title: the first line; the
+    compartment held back for evaluation is not used), then, to reach ``size``, copies: the k-th of
+    ``size - n`` copies is of record ``k * n // (size - n)`` and comes right after it, an exact copy
+    (same text, another title) for even k and a near copy (the first three " the " made " a ") for
+    odd k, so the duplicates compared are many and of both kinds. Fewer than ``n`` asked: the first.
+    """
+    records: list[dict[str, Any]] = []
+    ecb = DATA / "ecbplus" / "ecbplus_train_dev.jsonl"
+    for line in ecb.read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        records.append(
+            {"id": r["doc_id"], "title": r["title"], "text": r["text"], "published": r["date_publish"]}
+        )
+    meta: dict[str, dict[str, str]] = {}
+    with (DATA / "polnear" / "metadata.tsv").open(encoding="utf-8") as fh:
+        head = fh.readline().rstrip("\n").split("\t")
+        for row in fh:
+            cells = dict(zip(head, row.rstrip("\n").split("\t"), strict=False))
+            meta[cells["filename"]] = cells
+    polnear = []
+    for compartment in ("train", "dev"):
+        for text in sorted((DATA / "polnear" / compartment / "text").glob("*.txt")):
+            m = meta.get(text.stem, {})
+            title, _, body = text.read_text(encoding="utf-8").partition("\n")
+            polnear.append(
+                {
+                    "id": text.stem,
+                    "title": title.strip(),
+                    "text": body.strip(),
+                    "published": m.get("publication_date"),
+                    "source": m.get("publisher"),
+                }
+            )
+    polnear.sort(key=lambda r: (r["published"] or "", r["id"]))
+    records.extend(polnear)
+    n = len(records)
+    if size <= n:
+        out, copies = records[:size], 0
+    else:
+        copies = size - n
+        after: dict[int, list[dict[str, Any]]] = {}
+        for k in range(copies):
+            at = k * n // copies
+            base = records[at]
+            if k % 2 == 0:
+                copy = dict(base, id=f"{base['id']}-copy{k}", title=f"Copy: {base['title']}")
+            else:
+                copy = dict(base, id=f"{base['id']}-near{k}", text=base["text"].replace(" the ", " a ", 3))
+            after.setdefault(at, []).append(copy)
+        out = [x for at, r in enumerate(records) for x in (r, *after.get(at, []))]
+    path.write_text("".join(json.dumps(r) + "\n" for r in out), encoding="utf-8")
+    return {"records": len(out), "ecbplus": min(len(out), 772), "copies": copies}
 
 
 def _shuffle_bytes(log_dir: Path) -> int:
@@ -162,30 +225,45 @@ def run_one(inputs: list[str], master: str, out: Path, overrides: list[str]) -> 
     }
 
 
-def parity(path: Path, overrides: list[str], stories: str = "one-pass") -> dict[str, Any]:
+def parity(path: Path, overrides: list[str], modes: list[str]) -> list[dict[str, Any]]:
+    """Run ``spark-run --master local[2]`` on ``path`` once per stories mode and compare each with
+    one machine (``storydesk cluster`` and the duplicate index, computed once)."""
     from storydesk.config import Settings
     from storydesk.spark import job
     from storydesk.spark import parity as parity_mod
 
     settings = Settings().with_overrides(overrides)
-    with tempfile.TemporaryDirectory(prefix="storydesk-parity-") as out:
-        start = time.perf_counter()
-        options = job.JobOptions(master="local[2]", stories="windows" if stories == "windows" else "one-pass")
-        summary = job.run([str(path)], out, settings, options)
-        spark_s = time.perf_counter() - start
-        result = parity_mod.compare(path, Path(out), settings)
-    return {
-        "input": str(path),
-        "stories": stories,
-        "records": result.records,
-        "bcubed_f1": round(result.bcubed_f1, 4),
-        "duplicates_identical": result.duplicates_identical,
-        "duplicates": len(result.duplicates_spark),
-        "spark_stories": summary.stories,
-        "windows": summary.windows,
-        "links": summary.links,
-        "spark_s": round(spark_s, 1),
-    }
+    start = time.perf_counter()
+    single = parity_mod.single_machine(path, settings)
+    single_s = time.perf_counter() - start
+    results = []
+    for mode in modes:
+        with tempfile.TemporaryDirectory(prefix="storydesk-parity-") as out:
+            start = time.perf_counter()
+            options = job.JobOptions(
+                master="local[2]", stories="windows" if mode == "windows" else "one-pass"
+            )
+            summary = job.run([str(path)], out, settings, options)
+            spark_s = time.perf_counter() - start
+            result = parity_mod.compare(path, Path(out), settings, single)
+        results.append(
+            {
+                "input": str(path),
+                "stories": mode,
+                "records": result.records,
+                "bcubed_f1": round(result.bcubed_f1, 4),
+                "duplicates_identical": result.duplicates_identical,
+                "duplicates": len(result.duplicates_spark),
+                "single_stories": len(set(single[0].values())),
+                "spark_stories": summary.stories,
+                "windows": summary.windows,
+                "links": summary.links,
+                "spark_s": round(spark_s, 1),
+                "single_s": round(single_s, 1),
+            }
+        )
+        print(json.dumps(results[-1]), flush=True)
+    return results
 
 
 def main() -> int:
@@ -202,12 +280,29 @@ def main() -> int:
         "--parity", type=Path, help="instead: parity of spark-run and storydesk cluster on this JSONL"
     )
     parser.add_argument(
-        "--stories", choices=("one-pass", "windows"), default="one-pass", help="with --parity"
+        "--parity-slice",
+        type=int,
+        metavar="N",
+        help="instead: parity on the N-record slice of PolNeAR + ECB+ (see build_slice; 2000 in the issue)",
+    )
+    parser.add_argument("--write-slice", type=Path, help="with --parity-slice: keep the slice JSONL here")
+    parser.add_argument(
+        "--stories",
+        nargs="+",
+        choices=("one-pass", "windows"),
+        default=["one-pass"],
+        help="with --parity: the stories modes to run",
     )
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="section.name=value")
     args = parser.parse_args()
     if args.parity is not None:
-        print(json.dumps(parity(args.parity, args.overrides, args.stories), indent=2))
+        parity(args.parity, args.overrides, args.stories)
+        return 0
+    if args.parity_slice is not None:
+        with tempfile.TemporaryDirectory(prefix="storydesk-slice-") as tmp:
+            path = args.write_slice or Path(tmp) / f"slice-{args.parity_slice}.jsonl"
+            print(json.dumps({"slice": str(path), **build_slice(path, args.parity_slice)}), flush=True)
+            parity(path, args.overrides, args.stories)
         return 0
     with tempfile.TemporaryDirectory(prefix="storydesk-bench-") as tmp:
         folder = Path(tmp) / "warc"

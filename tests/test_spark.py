@@ -19,9 +19,10 @@ import numpy as np
 import pytest
 
 from storydesk import dedup
+from storydesk.cluster import ClusterItem
 from storydesk.config import DedupSettings, Settings
 from storydesk.models import Article, CleanStep, DedupResult, Explanation, Source, WireOrigin
-from storydesk.spark import job, tables
+from storydesk.spark import job, link, tables
 
 WORDS = [
     "border",
@@ -152,6 +153,70 @@ def test_spark_link_stories_union_and_names() -> None:
     assert len(set(final.values())) == 4
 
 
+def _event_items(
+    name: str, direction: np.ndarray, terms: list[str], entities: list[str], n: int, day: float, seed: int
+) -> tuple[ClusterItem, ...]:
+    """``n`` articles of one event: vectors near ``direction``, the event's terms and names."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(n):
+        vec = direction + 0.05 * rng.standard_normal(direction.shape)
+        vec = (vec / np.linalg.norm(vec)).astype(np.float32)
+        out.append(
+            ClusterItem(
+                id=f"{name}{k}",
+                title=name,
+                time=day + k / 10,
+                vector=vec,
+                terms=tuple((t, 2) for t in terms),
+                entities=tuple(entities),
+            )
+        )
+    return tuple(out)
+
+
+def _unit(*weights: float) -> np.ndarray:
+    vec = np.zeros(16)
+    vec[: len(weights)] = weights
+    return vec / np.linalg.norm(vec)
+
+
+def test_spark_link_window_stories_one_event_siblings_and_strangers() -> None:
+    settings = Settings().cluster
+    quake = ["earthquake", "magnitude", "coast", "tsunami", "rescue", "chile", "collapsed", "quake"]
+    sibling = ["earthquake", "magnitude", "coast", "tsunami", "peru", "lima", "highway", "province"]
+    first = _event_items("a", _unit(1, 0), quake, ["chile", "valparaiso"], 4, 14000.0, 1)
+    again = _event_items("b", _unit(1, 0), quake, ["chile", "valparaiso"], 4, 14003.0, 2)
+    other = _event_items("c", _unit(0.6, 0.8), sibling, ["peru", "valparaiso"], 4, 14004.0, 3)
+    stranger = _event_items("d", _unit(0, 0, 1), ["election", "ballot", "senate"], ["ohio"], 3, 14005.0, 4)
+    stories = [
+        link.WindowStory(2000, "sa", first, (14000.0, 0)),
+        link.WindowStory(2001, "sb", again, (14003.0, 10)),
+        link.WindowStory(2001, "sc", other, (14004.0, 20)),
+        link.WindowStory(2001, "sd", stranger, (14005.0, 30)),
+    ]
+    linker = link.Linker(settings)
+    pairs = [(it, link._unit_weights(it)) for it in other]
+    for story in stories[:2]:
+        linker.add(story)
+    linked = next(iter(linker._linked.values()))
+    score, needed = linker._score(pairs, linked)
+    assert score >= needed  # the sibling passes the assignment test against the event's story ...
+    founders = dict(link.link_window_stories(reversed(stories), settings))  # input order is not used
+    assert founders[(2001, "sb")] == (2000, "sa")  # the same event, a window later: linked
+    assert founders[(2001, "sc")] == (2001, "sc")  # ... and fails the split test: a story of its own
+    assert founders[(2001, "sd")] == (2001, "sd")
+    assert founders[(2000, "sa")] == (2000, "sa")
+
+
+def test_spark_link_merges_nothing_for_one_window_story() -> None:
+    items = _event_items("a", _unit(1, 0), ["storm", "harbour"], [], 2, 14000.0, 1)
+    founders = dict(
+        link.link_window_stories([link.WindowStory(5, "s1", items, (14000.0, 0))], Settings().cluster)
+    )
+    assert founders == {(5, "s1"): (5, "s1")}
+
+
 def test_spark_tables_article_row_round_trip() -> None:
     article = Article(
         id="abc",
@@ -209,7 +274,43 @@ def test_spark_corpus_duplicates_equal_the_index(spark: Any) -> None:
         for n, (aid, text) in enumerate(corpus)
     ]
     rdd = spark.sparkContext.parallelize(list(reversed(reads)), 3)  # input order must not matter
-    assert job.corpus_duplicates(rdd, settings, 4) == _by_the_index(corpus, settings.dedup)
+    found = dict(job.corpus_duplicates(rdd, settings, 4).collect())
+    assert found == _by_the_index(corpus, settings.dedup)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("parts", [1, 3, 7])
+def test_spark_arrival_keys_scan_equals_one_pass(spark: Any, parts: int) -> None:
+    import datetime as dt
+
+    rng = random.Random(parts)
+    articles = []
+    for n in range(60):
+        dated = rng.random() < 0.4 and n > 2  # the first ones undated: keys of -inf
+        published = dt.date(2020, 1, 1) + dt.timedelta(days=rng.randrange(400)) if dated else None
+        articles.append(Article(id=f"a{n:02d}", text="", raw_text="", published=published))
+    expected, _ = job.cluster_stage.arrival_keys(articles)
+    modelled = spark.sparkContext.parallelize(
+        [(a.id, (n * 3, a, None, {})) for n, a in reversed(list(enumerate(articles)))], 4
+    )
+    keyed, earliest = job.arrival_keys_of(modelled, parts)
+    got = dict(keyed.collect())
+    assert [got[a.id][0] for a in articles] == expected
+    assert earliest == min(k for k in expected if k != float("-inf"))
+
+
+@pytest.mark.slow
+def test_spark_duplicate_stories_follow_chains(spark: Any) -> None:
+    sc = spark.sparkContext
+    verdicts = {
+        "b": DedupResult("b", "a", "exact", 1.0),
+        "c": DedupResult("c", "b", "near", 0.9),  # a copy of a copy
+        "d": DedupResult("d", "c", "near", 0.9),  # three hops from its root
+        "f": DedupResult("f", "e", "near", 0.9),  # its root has no story
+    }
+    stories = sc.parallelize([("a", "s1"), ("x", "s2")], 2)
+    found = dict(job._duplicate_stories(sc.parallelize(list(verdicts.items()), 3), stories, 4).collect())
+    assert found == {"b": "s1", "c": "s1", "d": "s1"}
 
 
 def _warc_record(uri: str, payload: bytes, status: str = "200 OK") -> bytes:
@@ -269,6 +370,38 @@ def test_spark_run_agrees_with_one_machine(job_input: Path, job_output: tuple[Pa
     assert result.bcubed_f1 >= 0.97
     assert result.duplicates_identical
     assert len(result.duplicates_spark) >= 2  # the exact and the near copy
+
+
+@pytest.mark.slow
+def test_spark_run_linked_windows_agree_with_one_machine(spark: Any, job_input: Path, tmp_path: Path) -> None:
+    from storydesk.spark import parity
+
+    options = job.JobOptions(partitions=2, stories="windows")
+    summary = job.run([str(job_input)], tmp_path, Settings(), options, spark=spark)
+    assert summary.windows > 1 and summary.links > 0  # stories really are cut by windows and linked
+    result = parity.compare(job_input / "articles.jsonl", tmp_path, Settings())
+    assert result.bcubed_f1 >= 0.97
+    assert result.duplicates_identical
+
+
+@pytest.mark.data
+def test_spark_parity_slice_is_deterministic(shared_data: Path, tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_spark", Path(__file__).parent.parent / "bench" / "spark.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    counts = bench.build_slice(tmp_path / "a.jsonl", 2000)
+    bench.build_slice(tmp_path / "b.jsonl", 2000)
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    records = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(records) == counts["records"] == 2000 and len({r["id"] for r in records}) == 2000
+    copies = [r for r in records if "-copy" in r["id"] or "-near" in r["id"]]
+    assert len(copies) == counts["copies"] == 2000 - 772 - 924
+    assert sum(1 for r in records if r.get("source") == "breitbart") > 0  # PolNeAR is in it
 
 
 @pytest.mark.slow

@@ -14,15 +14,21 @@
    pipeline and its models loaded once per Python worker (``adapter.executor_pipeline``) from the
    broadcast settings.
 4. **Stories**: originals are bucketed into time windows of ``window_days`` by their arrival key (the
-   clusterer's: publication time, an undated article at the last dated one before it). With
-   ``stories="one-pass"`` (the default) the windows go through one online clusterer in time order,
-   in one task: the stories one machine makes (clustering is cheap beside the models; a day of
-   CC-NEWS fits one task). With ``stories="windows"`` each window is clustered in its own task,
-   after the last ``overlap_days`` of the windows before it as context; a window's story that takes
-   context articles is linked to those articles' own stories (union-find), the way EMM links daily
-   clusters into multi-day stories. Within a window the clusterer's candidates come from its ANN
-   index over story centroids (blocking by embedding). Duplicates join their original's story.
+   clusterer's: publication time, an undated article at the last dated one before it in ingest
+   order, computed as a prefix scan over partitions). With ``stories="one-pass"`` (the default) the
+   windows go through one online clusterer in time order, in one task: the stories one machine
+   makes (clustering is cheap beside the models; a day of CC-NEWS fits one task). With
+   ``stories="windows"`` each window is clustered in its own task, after the last ``overlap_days``
+   of the windows before it as context; the window stories are then linked into multi-day stories
+   the way EMM links daily clusters, by the clusterer's own assignment and split tests applied to
+   a window story against the stories linked so far (``storydesk.spark.link``: one task over story
+   sums, not articles). Within a window the clusterer's candidates come from its ANN index over
+   story centroids (blocking by embedding). Duplicates join their original's story.
 5. **Per story**: the story (headline, dates, origins), its corroborated facts and resolved entities.
+
+The driver holds no per-article data: it lists the input files, gathers one carry per partition
+for the arrival keys and the counts of the summary (with at most ``REJECTIONS_SHOWN`` skipped
+inputs), besides the bounded key samples Spark takes to range-partition a sort; everything else stays in Spark and is written to Parquet by the executors.
 
 The output tables (``articles``, ``stories``, ``facts``, ``quotes``, ``rejections``) are documented
 in ``storydesk.spark.tables`` and the README; ``storydesk import`` loads them into a desk.
@@ -50,9 +56,20 @@ from storydesk.config import Settings
 from storydesk.errors import ConfigError
 from storydesk.extract.serialise import extraction_to_json
 from storydesk.models import Article, DedupResult, Explanation, Rejection, Source
-from storydesk.spark import adapter, tables
+from storydesk.spark import adapter, link, tables
 
-__all__ = ["JobOptions", "JobSummary", "link_stories", "main", "run", "session", "windows_of"]
+__all__ = [
+    "REJECTIONS_SHOWN",
+    "JobOptions",
+    "JobSummary",
+    "arrival_keys_of",
+    "corpus_duplicates",
+    "link_stories",
+    "main",
+    "run",
+    "session",
+    "windows_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +100,9 @@ class JobSummary:
     facts: int = 0
     quotes: int = 0
     windows: int = 0
-    links: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
+    links: int = 0  # window stories linked into an earlier one (--stories windows)
+    rejections: int = 0  # inputs skipped, all in the rejections table
+    rejected: list[Rejection] = field(default_factory=list)  # the first REJECTIONS_SHOWN of them
     seconds: float = 0.0
     task_seconds: dict[str, float] = field(default_factory=dict)  # read, models, cluster, stories
     model_seconds: dict[str, float] = field(default_factory=dict)  # the pipeline's stage timings
@@ -97,6 +115,9 @@ class JobSummary:
             for r in self.rejected
         ]
         return data
+
+
+REJECTIONS_SHOWN = 1000  # skipped inputs the summary carries (the rejections table holds them all)
 
 
 # --- Spark ---------------------------------------------------------------------------------------
@@ -244,9 +265,9 @@ def _near_pairs(eligible: Any, partitions: int) -> Any:
     )
 
 
-def corpus_duplicates(reads: Any, settings: Settings, partitions: int) -> dict[str, DedupResult]:
+def corpus_duplicates(reads: Any, settings: Settings, partitions: int) -> Any:
     """Duplicate verdicts across the corpus (``reads``: one ``_Read`` per distinct article id), as
-    ``DuplicateIndex`` would give adding them in order: duplicate id -> verdict."""
+    ``DuplicateIndex`` would give adding them in order: an RDD of (duplicate id, verdict)."""
     import numpy as np
 
     threshold = settings.dedup.near_threshold
@@ -279,7 +300,7 @@ def corpus_duplicates(reads: Any, settings: Settings, partitions: int) -> dict[s
         .reduceByKey(_best, partitions)
         .map(lambda kv: (kv[0], DedupResult(kv[0], kv[1][2], "near", kv[1][0])))
     )
-    return dict(exact.union(near).collect())
+    return exact.union(near)
 
 
 # --- step 3: models -----------------------------------------------------------------------------------
@@ -324,37 +345,94 @@ def windows_of(
     """
     finite = [k for k in keys if not math.isinf(k)]
     first = math.floor(min(finite) / window_days) if finite else _UNDATED
-    owns: list[int] = []
-    contexts: list[list[int]] = []
-    for key in keys:
-        if math.isinf(key):
-            owns.append(first)
-            contexts.append([])
-            continue
-        own = math.floor(key / window_days)
-        last = math.floor((key + overlap_days) / window_days)
-        owns.append(own)
-        contexts.append(list(range(own + 1, last + 1)) if overlap_days > 0 else [])
-    return owns, contexts
+    placed = [_window_of(key, first, window_days, overlap_days) for key in keys]
+    return [own for own, _ in placed], [contexts for _, contexts in placed]
+
+
+def _window_of(key: float, first: int, window_days: float, overlap_days: float) -> tuple[int, list[int]]:
+    """One arrival key's own window and the windows it is context for (``first``: the first dated
+    window, where keys of -inf go)."""
+    if math.isinf(key):
+        return first, []
+    own = math.floor(key / window_days)
+    last = math.floor((key + overlap_days) / window_days)
+    return own, list(range(own + 1, last + 1)) if overlap_days > 0 else []
+
+
+def _scan_keys(
+    rows: Iterable[tuple[int, tuple[str, Any, Any]]], carry: float
+) -> Iterator[tuple[str, tuple[float, int]]]:
+    """Arrival keys of a run of articles in ingest order, ``carry`` the last dated time before it."""
+    rows = list(rows)
+    stubs = [Article(id=i, text="", raw_text="", published=p, published_at=pa) for _, (i, p, pa) in rows]
+    keys, _ = cluster_stage.arrival_keys(stubs, carry)
+    for (order, (article_id, _, _)), key in zip(rows, keys, strict=True):
+        yield article_id, (key, order)
+
+
+def _scan_summary(index: int, rows: Iterable[tuple[int, tuple[str, Any, Any]]]) -> Iterator[Any]:
+    """A partition's last dated time and its earliest one (one row per partition)."""
+    stubs = [Article(id=i, text="", raw_text="", published=p, published_at=pa) for _, (i, p, pa) in rows]
+    keys, last = cluster_stage.arrival_keys(stubs)
+    finite = [k for k in keys if not math.isinf(k)]
+    yield index, last, min(finite) if finite else math.inf
+
+
+def arrival_keys_of(modelled: Any, parts: int) -> tuple[Any, float]:
+    """(article id, (arrival key, ingest order)) of every original, and the earliest dated time.
+
+    The clusterer's arrival key of an undated article is the time of the last dated one before it
+    in ingest order: a prefix scan. The articles are range-partitioned by ingest order; each
+    partition reports its last dated time (one number per partition: the only part that must be
+    sequential is the carry from one partition to the next, so only that reaches the driver), and
+    each partition then computes its keys from the carry of those before it.
+    """
+    ordered = modelled.map(
+        lambda kv: (kv[1][0], (kv[0], kv[1][1].published, kv[1][1].published_at))
+    ).sortByKey(numPartitions=parts)
+    ordered.persist()
+    summaries = sorted(ordered.mapPartitionsWithIndex(_scan_summary).collect())
+    carries: dict[int, float] = {}
+    carry = -math.inf
+    for index, last, _ in summaries:
+        carries[index] = carry
+        if not math.isinf(last):
+            carry = last
+    earliest = min((low for _, _, low in summaries), default=math.inf)
+    carry_bc = ordered.context.broadcast(carries)
+    keyed = ordered.mapPartitionsWithIndex(lambda i, rows: _scan_keys(rows, carry_bc.value.get(i, -math.inf)))
+    return keyed, earliest
 
 
 def _cluster_window(
-    window: int, members: Iterable[tuple[float, int, str, dict[str, Any], bool]], settings: Settings
+    window: int,
+    members: Iterable[tuple[float, int, str, dict[str, Any], bool]],
+    settings: Settings,
+    stories: bool = True,
 ) -> Iterator[tuple[str, Any]]:
-    """Cluster one window (context first, all in time order); owned placements, and links from
-    context articles to the window stories that hold owned articles."""
+    """Cluster one window (context first, all in time order): each owned article's placement, and
+    (``stories``) each story holding owned articles as a ``WindowStory`` for the linking."""
     ordered = sorted(members, key=lambda m: (m[0], m[1]))
     items = [cluster_stage.ClusterItem.from_record(m[3]) for m in ordered]
     story_of, assignments, _ = cluster_stage.cluster_items(items, settings.cluster)
     explanations = {a.article_id: a.explanation for a in assignments}
-    owned = {m[2] for m in ordered if not m[4]}
-    holding = {story_of[i] for i in owned}
-    for m in ordered:
+    held: dict[str, list[tuple[tuple[float, int], cluster_stage.ClusterItem]]] = defaultdict(list)
+    for m, item in zip(ordered, items, strict=True):
+        if m[4]:
+            continue
         sid = story_of[m[2]]
-        if not m[4]:
-            yield ("owned", (m[2], (window, sid, explanations[m[2]])))
-        elif sid in holding:
-            yield ("link", (m[2], (window, sid)))
+        held[sid].append(((m[0], m[1]), item))
+        yield ("owned", (m[2], (window, sid, explanations[m[2]])))
+    for sid, owned in held.items() if stories else ():
+        yield ("story", link.WindowStory(window, sid, tuple(i for _, i in owned), owned[0][0]))
+
+
+def _link_task(stories: Iterable[link.WindowStory], settings: Settings) -> Iterator[tuple[Any, str]]:
+    """Every window story -> its linked story's id. One task over all the window stories: the
+    linking goes in time order through one linker (story sums, not articles; see ``link``)."""
+    founders = dict(link.link_window_stories(stories, settings.cluster))
+    final = link_stories(founders, [(ws, f) for ws, f in founders.items() if ws != f])
+    yield from final.items()
 
 
 def link_stories(
@@ -518,7 +596,6 @@ def _run(
 
     files, bad = _input_files(inputs, settings, sc)
     summary.files = len(files)
-    summary.rejected.extend(bad)
     local = [(n, f, None) for n, (f, remote) in enumerate(files) if not remote]
     remote = {f: n for n, (f, remote) in enumerate(files) if remote}
     sources = sc.parallelize(local, max(1, min(len(local), parts)))
@@ -528,7 +605,6 @@ def _run(
         sources = sources.union(content.map(lambda kv: (number.value[kv[0]], kv[0], kv[1])))
     read = sources.mapPartitions(lambda it: _read_files(it, bc.value, seconds))
     read.persist(StorageLevel.MEMORY_AND_DISK)
-    summary.rejected.extend(read.filter(lambda x: x[0] == "rejection").map(lambda x: x[1]).collect())
     # one per article id (the same content twice is one article, as on one machine), the first read
     reads = (
         read.filter(lambda x: x[0] == "article")
@@ -539,102 +615,100 @@ def _run(
     reads.persist(StorageLevel.MEMORY_AND_DISK)
     summary.documents = reads.count()
 
-    duplicates = corpus_duplicates(reads, settings, parts)
-    dup_bc = sc.broadcast({k: v.duplicate_of for k, v in duplicates.items()})
+    duplicates = corpus_duplicates(reads, settings, parts).persist(StorageLevel.MEMORY_AND_DISK)
     chunk = options.model_chunk
     modelled = (
-        reads.filter(lambda r: r.article.id not in dup_bc.value)
+        reads.map(lambda r: (r.article.id, r))
+        .subtractByKey(duplicates, parts)
+        .values()
         .mapPartitions(lambda it: _model_partition(it, bc.value, chunk, seconds, models))
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
 
-    # arrival keys in ingest order, exactly as the clusterer computes them
-    dated = sorted(
-        modelled.map(lambda kv: (kv[1][0], kv[0], kv[1][1].published, kv[1][1].published_at)).collect()
-    )
-    stubs = [Article(id=i, text="", raw_text="", published=p, published_at=pa) for _, i, p, pa in dated]
-    keys, _ = cluster_stage.arrival_keys(stubs)
-    owns, contexts = windows_of(keys, options.window_days, overlap)
-    placement = {
-        i: (k, o, own, ctx) for (o, i, _, _), k, own, ctx in zip(dated, keys, owns, contexts, strict=True)
-    }
-    place_bc = sc.broadcast(placement)
-    summary.windows = len(set(owns))
+    keyed, earliest = arrival_keys_of(modelled, parts)
+    first = math.floor(earliest / options.window_days) if not math.isinf(earliest) else _UNDATED
+    window_days = options.window_days
+    placed = keyed.mapValues(lambda ko: (ko[0], ko[1], *_window_of(ko[0], first, window_days, overlap)))
+    placed.persist(StorageLevel.MEMORY_AND_DISK)
+    summary.windows = placed.map(lambda kv: kv[1][2]).distinct().count()
 
     def spread(kv: Any) -> Iterator[tuple[int, tuple[float, int, str, dict[str, Any], bool]]]:
-        key, order, own, ctx = place_bc.value[kv[0]]
-        item = kv[1][3]
-        yield own, (key, order, kv[0], item, False)
-        for w in ctx:
-            yield w, (key, order, kv[0], item, True)
+        article_id, ((key, order, own, contexts), item) = kv
+        yield own, (key, order, article_id, item, False)
+        for w in contexts:
+            yield w, (key, order, article_id, item, True)
 
+    # only the cluster features travel to the windows (not the texts and extractions)
+    members = placed.join(modelled.mapValues(lambda v: v[3]), parts).flatMap(spread)
     if options.stories == "one-pass":
         # every window in time order through one clusterer, in one task: one machine's stories
         clustered = (
-            modelled.flatMap(lambda kv: [(w, m) for w, m in spread(kv) if not m[4]])
+            members.filter(lambda wm: not wm[1][4])
             .map(lambda wm: ((wm[1][0], wm[1][1]), wm[1]))
             .sortByKey(numPartitions=1)
             .values()
-            .mapPartitions(lambda it: _timed(_cluster_window(0, it, bc.value), seconds, "cluster"))
+            .mapPartitions(
+                lambda it: _timed(_cluster_window(0, it, bc.value, stories=False), seconds, "cluster")
+            )
             .persist(StorageLevel.MEMORY_AND_DISK)
+        )
+        # one clusterer made every story: each is its own final story
+        final = (
+            clustered.filter(lambda x: x[0] == "owned")
+            .map(lambda x: ((x[1][1][0], x[1][1][1]), x[1][1][1]))
+            .distinct(parts)
         )
     else:
         clustered = (
-            modelled.flatMap(spread)
-            .groupByKey(parts)
+            members.groupByKey(parts)
             .flatMap(lambda kv: _timed(_cluster_window(kv[0], kv[1], bc.value), seconds, "cluster"))
             .persist(StorageLevel.MEMORY_AND_DISK)
         )
+        # the window stories, in one task, through one linker (sums per story, not articles)
+        final = (
+            clustered.filter(lambda x: x[0] == "story")
+            .map(lambda x: (0, x[1]))
+            .partitionBy(1)
+            .values()
+            .mapPartitions(lambda it: _timed(_link_task(it, bc.value), seconds, "link"))
+        )
+    final.persist(StorageLevel.MEMORY_AND_DISK)
+    if options.stories == "windows":
+        summary.links = final.count() - final.values().distinct().count()
     owned = clustered.filter(lambda x: x[0] == "owned").map(lambda x: x[1])
-    link_pairs = (
-        clustered.filter(lambda x: x[0] == "link")
-        .map(lambda x: x[1])
-        .join(owned.mapValues(lambda v: (v[0], v[1])), parts)
-        .map(lambda kv: (kv[1][1], kv[1][0]))
-        .distinct()
-        .collect()
-    )
-    summary.links = len(link_pairs)
-    local_stories = owned.map(lambda kv: (kv[1][0], kv[1][1])).distinct().collect()
-    final = link_stories(local_stories, link_pairs)
-    final_bc = sc.broadcast(final)
-    story_of_original = owned.mapValues(lambda v: (final_bc.value[(v[0], v[1])], v[2]))
-
-    dup_map = dup_bc.value
-
-    original_story = dict(story_of_original.mapValues(lambda v: v[0]).collect())
-    story_bc = sc.broadcast(
-        {d: original_story.get(stream_stage.duplicate_root(d, dup_map)) for d in dup_map} | original_story
+    story_of_original = (
+        owned.map(lambda kv: ((kv[1][0], kv[1][1]), (kv[0], kv[1][2])))
+        .join(final, parts)
+        .map(lambda kv: (kv[1][0][0], (kv[1][1], kv[1][0][1])))
+        .persist(StorageLevel.MEMORY_AND_DISK)
     )
     explanations = story_of_original.mapValues(lambda v: v[1])
+    story_of = story_of_original.mapValues(lambda v: v[0])
+    story_of = story_of.union(_duplicate_stories(duplicates, story_of, parts))
     copy_explanation = Explanation(similarity=1.0, score=1.0, runner_up=None)
 
-    wire_of = reads.map(lambda r: (r.article.id, (r.order, r.article, r.wire)))
-    verdicts_bc = sc.broadcast(duplicates)
-
     def whole(kv: Any) -> tuple[str, Any]:
-        article_id, ((order, article, wire), model) = kv
-        verdict = verdicts_bc.value.get(article_id, DedupResult(article_id))
-        verdict = dataclasses.replace(verdict, wire_origin=wire)
+        article_id, (read_, model_, small_) = kv
+        (order, article, wire), model = next(iter(read_)), next(iter(model_), None)
+        small = dict(small_)
+        verdict = dataclasses.replace(small.get("verdict") or DedupResult(article_id), wire_origin=wire)
         extraction = item = None
         if model is not None:
             _, article, extraction, item = model
-        return article_id, (order, article, verdict, extraction, item)
+        explanation = small.get("explanation") or copy_explanation
+        return article_id, (order, article, verdict, extraction, item, explanation, small.get("story"))
 
+    # the small per-article values first, so the texts and extractions are shuffled once, together
+    small = (
+        duplicates.mapValues(lambda v: ("verdict", v))
+        .union(explanations.mapValues(lambda v: ("explanation", v)))
+        .union(story_of.mapValues(lambda v: ("story", v)))
+    )
     everything = (
-        wire_of.leftOuterJoin(modelled, parts)
+        reads.map(lambda r: (r.article.id, (r.order, r.article, r.wire)))
+        .groupWith(modelled, small)
+        .filter(lambda kv: len(kv[1][0]) > 0)  # every key is a read article; a guard, not a filter
         .map(whole)
-        .leftOuterJoin(explanations, parts)
-        .map(
-            lambda kv: (
-                kv[0],
-                (
-                    *kv[1][0],
-                    kv[1][1] if kv[1][1] is not None else copy_explanation,
-                    story_bc.value.get(kv[0]),
-                ),
-            )
-        )
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
     article_rows = everything.map(
@@ -647,28 +721,64 @@ def _run(
         .flatMap(lambda kv: _timed(_story_rows(kv[0], kv[1]), seconds, "stories"))
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
-    summary.rejected.extend(per_story.filter(lambda x: x[0] == "rejection").map(lambda x: x[1]).collect())
-    rejection_rows = [
-        tables.rejection_row(r.source.path, r.source.line, r.source.member, r.stage, r.reason)
-        for r in summary.rejected
-    ]
+    rejections = (
+        sc.parallelize(bad, 1)
+        .union(read.filter(lambda x: x[0] == "rejection").map(lambda x: x[1]))
+        .union(per_story.filter(lambda x: x[0] == "rejection").map(lambda x: x[1]))
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
     _write(spark, out, "articles", article_rows)
     _write(spark, out, "stories", per_story.filter(lambda x: x[0] == "story").map(lambda x: x[1]))
     _write(spark, out, "facts", per_story.filter(lambda x: x[0] == "fact").map(lambda x: x[1]))
     _write(spark, out, "quotes", per_story.filter(lambda x: x[0] == "quote").map(lambda x: x[1]))
-    _write(spark, out, "rejections", sc.parallelize(rejection_rows, 1))
+    _write(
+        spark,
+        out,
+        "rejections",
+        rejections.map(
+            lambda r: tables.rejection_row(r.source.path, r.source.line, r.source.member, r.stage, r.reason)
+        ),
+    )
+    # counts and a bounded sample of what was skipped (the table holds them all) for the summary
     counts = dict(per_story.map(lambda x: (x[0], 1)).reduceByKey(lambda a, b: a + b).collect())
+    summary.rejections = rejections.count()
+    summary.rejected = rejections.take(REJECTIONS_SHOWN)
     summary.articles = everything.count()
-    summary.duplicates = len(duplicates)
+    summary.duplicates = duplicates.count()
     summary.stories = counts.get("story", 0)
     summary.facts = counts.get("fact", 0)
     summary.quotes = counts.get("quote", 0)
     summary.task_seconds = dict(seconds.value)
     summary.model_seconds = dict(models.value)
     summary.seconds = time.perf_counter() - began
-    for rdd in (read, reads, modelled, clustered, everything, per_story):
+    for rdd in (read, reads, duplicates, modelled, placed, clustered, final, story_of_original, everything):
+        rdd.unpersist()
+    for rdd in (per_story, rejections):
         rdd.unpersist()
     return summary
+
+
+def _duplicate_stories(duplicates: Any, story_of: Any, parts: int) -> Any:
+    """(duplicate id, story) for every duplicate whose chain of originals ends in a story: each
+    copy follows ``duplicate_of`` to its root original (``stream.duplicate_root``), by joins; a
+    chain is a copy of a copy, so a few rounds resolve them all."""
+    from pyspark import StorageLevel
+
+    pointer = duplicates.mapValues(lambda v: v.duplicate_of).persist(StorageLevel.MEMORY_AND_DISK)
+    root = pointer
+    while True:
+        # one hop: a copy whose original is itself a copy now points to that copy's original
+        hop = (
+            root.map(lambda kv: (kv[1], kv[0]))
+            .leftOuterJoin(pointer, parts)
+            .map(lambda kv: (kv[1][0], kv[1][1] if kv[1][1] is not None else kv[0]))
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
+        moved = hop.join(root, parts).filter(lambda kv: kv[1][0] != kv[1][1]).count()
+        root = hop
+        if not moved:
+            break
+    return root.map(lambda kv: (kv[1], kv[0])).join(story_of, parts).map(lambda kv: (kv[1][0], kv[1][1]))
 
 
 def _timed(rows: Iterator[Any], seconds: Any, stage: str) -> Iterator[Any]:

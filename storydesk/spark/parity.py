@@ -55,9 +55,15 @@ def spark_side(out: Path, path: Path) -> tuple[dict[int, str], dict[str, str]]:
     return stories, {r["id"]: r["duplicate_of"] for r in mine if r["duplicate_of"]}
 
 
-def compare(path: Path, out: Path, settings: Settings) -> Parity:
-    """Compare the job's output under ``out`` (run on ``path``) with one machine on ``path``."""
-    single, single_dups = single_machine(path, settings)
+def compare(
+    path: Path,
+    out: Path,
+    settings: Settings,
+    known: tuple[dict[int, str], dict[str, str]] | None = None,
+) -> Parity:
+    """Compare the job's output under ``out`` (run on ``path``) with one machine on ``path``
+    (``known``: ``single_machine``'s answer when already computed, for several runs)."""
+    single, single_dups = known or single_machine(path, settings)
     spark, spark_dups = spark_side(out, path)
     common = set(single) & set(spark)
     _, _, f1 = bcubed({str(k): spark[k] for k in common}, {str(k): single[k] for k in common})
