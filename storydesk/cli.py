@@ -641,7 +641,8 @@ def spark_run(
         typer.Option(
             "--stories",
             help="one-pass: the windows in time order through one clusterer (one machine's stories); "
-            "windows: each window in its own task, linked across neighbouring windows.",
+            "windows: each window in its own task, its stories linked in time order by the "
+            "clusterer's own join and split tests (faster on many cores; stories may differ).",
         ),
     ] = "one-pass",
     partitions: Annotated[
@@ -675,11 +676,13 @@ def spark_run(
         out.print(
             f"{summary.files} files, {summary.articles} articles: {summary.duplicates} duplicates, "
             f"{summary.stories} stories, {summary.facts} facts, {summary.quotes} quotes, "
-            f"{len(summary.rejected)} skipped; {summary.seconds:.1f} s; tables in {_show(summary.out)}"
+            f"{summary.rejections} skipped; {summary.seconds:.1f} s; tables in {_show(summary.out)}"
         )
         for rejection in summary.rejected:
             err.print(f"[yellow]skipped[/yellow] {_show(rejection)}")
-    if summary.rejected:
+        if summary.rejections > len(summary.rejected):
+            err.print(f"... and {summary.rejections - len(summary.rejected)} more in the rejections table")
+    if summary.rejections:
         raise typer.Exit(1)
 
 
