@@ -763,6 +763,11 @@ def test_corroborate_a_statement_keeps_its_subject() -> None:
     assert [f.statement for f in facts] == [
         "Jared Allen, then with Kansas City, was suspended for the first four games of the season"
     ]
+    text_b = (
+        "A former lineman in Walpole, Mass., has been released on bail after charges he raped a 15-year-old."
+    )
+    facts = _two(text_b, [("15-year-old", 15, "age of girl", "years", "=")], "Nothing else was said.", [])
+    assert facts[0].statement.startswith("A former lineman in Walpole, Mass., has been released")
 
 
 def test_corroborate_two_heights_of_a_man_may_be_two_men() -> None:

@@ -441,9 +441,10 @@ def _clause(text: str, span: tuple[int, int], q_start: int, q_end: int) -> str:
         lo -= 1  # give the clause back its subject, past an apposition ("Kirk's parents, 40 and 41, were")
         # back past appositions to the subject: "Jared Allen, then with Kansas City, was suspended"
         for _ in range(3):
-            first = text[pieces[lo][0] : pieces[lo][1]].lstrip(" \"'“‘")[:1]
-            if lo == 0 or not (first.islower() or first.isdigit()):
-                break
+            piece = text[pieces[lo][0] : pieces[lo][1]]
+            first = piece.lstrip(" \"'“‘")[:1]
+            if lo == 0 or not (first.islower() or first.isdigit() or _words_in(piece) < 2):
+                break  # a one-word piece is a place's abbreviation or a name's part: "Walpole, Mass., has"
             lo -= 1
     clause = " ".join(text[pieces[lo][0] : pieces[hi][1]].split())
     clause = _LEAD_IN.sub("", clause).strip(" \"'“”‘’-,.;:")
