@@ -58,7 +58,6 @@ class _Claim:
     value_text: str
     unit: str | None  # the measure key: a dimension ("length", "USD", "%", "time") or None for counts
     base: float  # the value in the dimension's base unit (metres, kilograms, days, ...)
-    converted: bool  # whether the value was given in a non-base unit (conversions are rounded)
     scale: float  # the unit's factor to the base unit: values in two units were converted and rounded
     terms: frozenset[str]
     head: str | None
@@ -138,25 +137,24 @@ _TIME_FACTORS = {
 CONVERSION_TOLERANCE = 0.05
 
 
-def _measure(q: Quantity, terms: tuple[str, ...]) -> tuple[str | None, float, bool]:
-    """(dimension, factor to its base unit, whether the unit is not the base one) of a quantity."""
+def _measure(q: Quantity, terms: tuple[str, ...]) -> tuple[str | None, float]:
+    """(dimension, factor to its base unit) of a quantity."""
     low = " ".join((q.unit or "").lower().split()).rstrip(".")
     if not low and " ".join(terms) in _UNIT_FACTORS:
         low = " ".join(terms)  # "13 nautical miles": the parse took the unit for a counted noun
     if not low and (q.counts or "").lower().strip() in _UNIT_FACTORS:
         low = (q.counts or "").lower().strip()
     if low in _UNIT_FACTORS:
-        dim, factor = _UNIT_FACTORS[low]
-        return dim, factor, factor != 1.0
+        return _UNIT_FACTORS[low]
     if low:
         time = _TIME_FACTORS.get(_lemma(low))
         if time is not None:
-            return "time", time, time != 1.0
-        return low.upper() if len(low) == 3 and low.isalpha() else low, 1.0, False
+            return "time", time
+        return low.upper() if len(low) == 3 and low.isalpha() else low, 1.0
     # a duration told by its counted noun: "three years", "19 seasons" stay counts of seasons
     if terms and terms[-1] in _TIME_FACTORS and len(terms) == 1:
-        return "time", _TIME_FACTORS[terms[-1]], _TIME_FACTORS[terms[-1]] != 1.0
-    return None, 1.0, False
+        return "time", _TIME_FACTORS[terms[-1]]
+    return None, 1.0
 
 
 def _keep_quantity(q: Quantity) -> tuple[tuple[str, ...], str | None] | None:
@@ -303,7 +301,7 @@ def _claims(arts: Sequence[_Article]) -> list[_Claim]:
                 continue
             seen.add((q.start, q.end))
             terms, head = kept
-            dim, factor, converted = _measure(q, terms)
+            dim, factor = _measure(q, terms)
             if dim is not None and not q.unit and (q.counts or "").lower().strip() in _UNIT_FACTORS:
                 terms, head = (), None  # the counted noun was the unit
             duration = dim == "time" and not q.unit
@@ -328,7 +326,6 @@ def _claims(arts: Sequence[_Article]) -> list[_Claim]:
                     + (f" {q.counts.strip()}" if duration and q.counts and q.counts not in q.text else ""),
                     unit=dim,
                     base=q.value * factor,
-                    converted=converted,
                     scale=factor,
                     terms=frozenset(terms),
                     head=head,
@@ -347,7 +344,8 @@ def _claims(arts: Sequence[_Article]) -> list[_Claim]:
 
 
 #: A figure paired with another by a dash: a record or a score ("122-147", "an 88-72 loss").
-_PAIRED = re.compile(r"^\s?[-–]\s?\d")
+_PAIRED_AFTER = re.compile(r"^\s?[-–]\s?\d")
+_PAIRED_BEFORE = re.compile(r"\d\s?[-–]\s?$")
 
 
 def _with_siblings(claims: list[_Claim], texts: Mapping[str, str]) -> list[_Claim]:
@@ -357,8 +355,8 @@ def _with_siblings(claims: list[_Claim], texts: Mapping[str, str]) -> list[_Clai
     for c in claims:
         text = texts[c.article_id]
         q = c.quantity
-        paired = _PAIRED.match(text[q.end : q.end + 4]) or _PAIRED.match(
-            text[max(0, q.start - 4) : q.start][::-1]
+        paired = _PAIRED_AFTER.match(text[q.end : q.end + 4]) or _PAIRED_BEFORE.search(
+            text[max(0, q.start - 4) : q.start]
         )
         if c.head and not paired:
             heads[(c.article_id, c.sentence)].append((c.head, c.base))
