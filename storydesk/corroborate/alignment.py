@@ -68,17 +68,19 @@ def _claims_agree(a: _Claim, b: _Claim, tolerance: float) -> bool:
     return lo_a <= hi_b + slack and lo_b <= hi_a + slack
 
 
-def _same_value(a: _Claim, b: _Claim) -> bool:
-    if a.quantity.bound != b.quantity.bound:
-        return False
+def _close(a: _Claim, b: _Claim) -> bool:
+    """Equal values, allowing for the rounding of a conversion between two units."""
     rel = CONVERSION_TOLERANCE if _unit_differs(a, b) else 1e-9
     return math.isclose(a.base, b.base, rel_tol=rel, abs_tol=1e-9)
 
 
+def _same_value(a: _Claim, b: _Claim) -> bool:
+    return a.quantity.bound == b.quantity.bound and _close(a, b)
+
+
 def _same_figure(a: _Claim, b: _Claim, tolerance: float) -> bool:
     """One figure, however bounded: "about 32 million" and "32 million"; not "about a dozen" and 11."""
-    rel = CONVERSION_TOLERANCE if _unit_differs(a, b) else 1e-9
-    return math.isclose(a.base, b.base, rel_tol=rel, abs_tol=1e-9) and _claims_agree(a, b, tolerance)
+    return _close(a, b) and _claims_agree(a, b, tolerance)
 
 
 def _frame(a: _Claim, b: _Claim) -> tuple[float, float, float] | None:
