@@ -10,10 +10,64 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from storydesk.cluster.items import ClusterItem
+
+
+class Counted(Protocol):
+    """What a story counts of its members: their unit term weights, signals and time span (the
+    clusterer's ``StoryStats``, the Spark linker's window and linked stories)."""
+
+    unit_terms: dict[str, float]
+    entities: dict[str, int]
+    numbers: dict[str, int]
+    years: dict[str, int]
+    head_people: dict[str, int]
+    first_time: float | None
+    last_time: float | None
+
+
+def count_item(story: Counted, item: ClusterItem, weights: dict[str, float]) -> None:
+    """Count one member into the story: its unit term weights, signals and time."""
+    unit = story.unit_terms
+    for t, w in weights.items():
+        unit[t] = unit.get(t, 0.0) + w
+    for bag, values in (
+        (story.entities, item.entities),
+        (story.numbers, item.numbers),
+        (story.years, item.years),
+        (story.head_people, item.head_people),
+    ):
+        for v in values:
+            bag[v] = bag.get(v, 0) + 1
+    if item.time is not None:
+        widen(story, item.time, item.time)
+
+
+def merge_counts(kept: Counted, gone: Counted) -> None:
+    """Fold ``gone``'s unit term weights, signal counts and time span into ``kept``."""
+    for t, w in gone.unit_terms.items():
+        kept.unit_terms[t] = kept.unit_terms.get(t, 0.0) + w
+    for src_bag, dst_bag in (
+        (gone.entities, kept.entities),
+        (gone.numbers, kept.numbers),
+        (gone.years, kept.years),
+        (gone.head_people, kept.head_people),
+    ):
+        for v, c in src_bag.items():
+            dst_bag[v] = dst_bag.get(v, 0) + c
+    widen(kept, gone.first_time, gone.last_time)
+
+
+def widen(story: Counted, first: float | None, last: float | None) -> None:
+    """Stretch the story's time span to take in ``first`` and ``last`` (None: nothing to take in)."""
+    if first is not None:
+        story.first_time = first if story.first_time is None else min(story.first_time, first)
+    if last is not None:
+        story.last_time = last if story.last_time is None else max(story.last_time, last)
 
 
 @dataclass(slots=True)
@@ -79,8 +133,6 @@ def join(
             story.items = None  # large stories are settled; stop paying for split checks
             story.item_weights = []
     _add_sums(story, item, weights, linkage)
-    if item.time is not None:
-        _widen(story, item.time, item.time)
 
 
 def _add_sums(story: StoryStats, item: ClusterItem, weights: dict[str, float], linkage: str) -> None:
@@ -90,29 +142,11 @@ def _add_sums(story: StoryStats, item: ClusterItem, weights: dict[str, float], l
     so it does not keep them.
     """
     story.vec_sum += item.vector
-    unit = story.unit_terms
-    for t, w in weights.items():
-        unit[t] = unit.get(t, 0.0) + w
     if linkage == "centroid":
         raw = story.terms
         for t, c in item.terms:
             raw[t] = raw.get(t, 0.0) + 1.0 + math.log(c)
-    for bag, values in (
-        (story.entities, item.entities),
-        (story.numbers, item.numbers),
-        (story.years, item.years),
-        (story.head_people, item.head_people),
-    ):
-        for v in values:
-            bag[v] = bag.get(v, 0) + 1
-
-
-def _widen(story: StoryStats, first: float | None, last: float | None) -> None:
-    """Stretch the story's time span to take in ``first`` and ``last`` (None: nothing to take in)."""
-    if first is not None:
-        story.first_time = first if story.first_time is None else min(story.first_time, first)
-    if last is not None:
-        story.last_time = last if story.last_time is None else max(story.last_time, last)
+    count_item(story, item, weights)
 
 
 def absorb(kept: StoryStats, gone: StoryStats, *, max_items: int) -> None:
@@ -125,18 +159,9 @@ def absorb(kept: StoryStats, gone: StoryStats, *, max_items: int) -> None:
         kept.items = None
         kept.item_weights = []
     kept.vec_sum += gone.vec_sum
-    for src, dst in ((gone.terms, kept.terms), (gone.unit_terms, kept.unit_terms)):
-        for t, w in src.items():
-            dst[t] = dst.get(t, 0.0) + w
-    for src_bag, dst_bag in (
-        (gone.entities, kept.entities),
-        (gone.numbers, kept.numbers),
-        (gone.years, kept.years),
-        (gone.head_people, kept.head_people),
-    ):
-        for v, c in src_bag.items():
-            dst_bag[v] = dst_bag.get(v, 0) + c
-    _widen(kept, gone.first_time, gone.last_time)
+    for t, w in gone.terms.items():
+        kept.terms[t] = kept.terms.get(t, 0.0) + w
+    merge_counts(kept, gone)
 
 
 def clear(story: StoryStats, like: np.ndarray) -> None:

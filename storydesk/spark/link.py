@@ -39,6 +39,7 @@ import numpy as np
 from storydesk import cluster as cluster_stage
 from storydesk.cluster import ClusterItem
 from storydesk.cluster.split import bipartition  # the clusterer's own split partition
+from storydesk.cluster.stats import count_item, merge_counts  # the clusterer's own sums
 from storydesk.config import ClusterSettings
 
 __all__ = ["Linker", "WindowStory", "link_window_stories"]
@@ -98,19 +99,7 @@ class _Linked:
                 self.items = None
         vec = item.vector.astype(np.float64)
         self.vec_sum = vec.copy() if self.vec_sum is None else self.vec_sum + vec
-        for t, w in weights.items():
-            self.unit_terms[t] = self.unit_terms.get(t, 0.0) + w
-        for bag, values in (
-            (self.entities, item.entities),
-            (self.numbers, item.numbers),
-            (self.years, item.years),
-            (self.head_people, item.head_people),
-        ):
-            for v in values:
-                bag[v] = bag.get(v, 0) + 1
-        if item.time is not None:
-            self.first_time = item.time if self.first_time is None else min(self.first_time, item.time)
-            self.last_time = item.time if self.last_time is None else max(self.last_time, item.time)
+        count_item(self, item, weights)
 
     def absorb(self, other: _Linked, keep: int) -> None:
         self.size += other.size
@@ -121,20 +110,7 @@ class _Linked:
             self.items = None
         if other.vec_sum is not None:
             self.vec_sum = other.vec_sum.copy() if self.vec_sum is None else self.vec_sum + other.vec_sum
-        for t, w in other.unit_terms.items():
-            self.unit_terms[t] = self.unit_terms.get(t, 0.0) + w
-        for mine, theirs in (
-            (self.entities, other.entities),
-            (self.numbers, other.numbers),
-            (self.years, other.years),
-            (self.head_people, other.head_people),
-        ):
-            for v, n in theirs.items():
-                mine[v] = mine.get(v, 0) + n
-        for when in (other.first_time, other.last_time):
-            if when is not None:
-                self.first_time = when if self.first_time is None else min(self.first_time, when)
-                self.last_time = when if self.last_time is None else max(self.last_time, when)
+        merge_counts(self, other)
 
     def centroid(self) -> np.ndarray:
         assert self.vec_sum is not None
