@@ -6,6 +6,7 @@ import contextlib
 import http.server
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -262,19 +263,33 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def spawn_cli() -> Callable[..., subprocess.Popen[bytes]]:
-    """Start ``storydesk ARGS...`` from this checkout as a child process, stdout and stderr piped."""
+def spawn_cli() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start ``storydesk ARGS...`` from this checkout as a child process, stdout and stderr piped;
+    any still running when the test ends is killed."""
+    spawned: list[subprocess.Popen[bytes]] = []
 
     def spawn(*args: str) -> subprocess.Popen[bytes]:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             [sys.executable, "-m", "storydesk.cli", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
         )
+        spawned.append(proc)
+        return proc
 
-    return spawn
+    yield spawn
+    for proc in spawned:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def interrupt(proc: subprocess.Popen[bytes]) -> bytes:
+    """Stop a spawned storydesk as Ctrl-C does (SIGINT) and return its stderr."""
+    proc.send_signal(signal.SIGINT)
+    return proc.communicate(timeout=60)[1]
 
 
 @pytest.fixture

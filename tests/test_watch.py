@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FeedServer, Reply
+from conftest import FeedServer, Reply, interrupt
 
 from storydesk.api import Desk
 from storydesk.config import Settings
@@ -584,8 +584,6 @@ def test_watch_cli_runs_until_ctrl_c(
     spawn_cli: Callable[..., subprocess.Popen[bytes]],
 ) -> None:
     """`watch` and `serve --watch` poll in the background and stop cleanly on Ctrl-C (SIGINT)."""
-    import signal
-
     import httpx
 
     from storydesk.store import Store
@@ -599,20 +597,14 @@ def test_watch_cli_runs_until_ctrl_c(
     port = free_port
     extra = ["--port", str(port)] if command[0] == "serve" else []
     proc = spawn_cli("--db", str(db), "--set", "fetch.allow_private=true", *command, *extra)
-    try:
-        _wait_for(
-            lambda: feed_server.hits("/quiet.xml") >= 2 or proc.poll() is not None
-        )  # polled again and again
-        assert proc.poll() is None
-        if command[0] == "serve":
-            sources = httpx.get(f"http://127.0.0.1:{port}/api/sources", timeout=10).json()["items"]
-            assert sources[0]["status"] == 200 and sources[0]["error"] is None
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    _wait_for(
+        lambda: feed_server.hits("/quiet.xml") >= 2 or proc.poll() is not None
+    )  # polled again and again
+    assert proc.poll() is None
+    if command[0] == "serve":
+        sources = httpx.get(f"http://127.0.0.1:{port}/api/sources", timeout=10).json()["items"]
+        assert sources[0]["status"] == 200 and sources[0]["error"] is None
+    err = interrupt(proc)
     assert proc.returncode == 0, err.decode()
     if command[0] == "watch":
         assert "watch stopped" in err.decode()

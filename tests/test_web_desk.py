@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import interrupt
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
@@ -445,22 +445,16 @@ def test_web_serve_warns_when_bound_off_loopback(
     Desk.open(db).close()
     port = free_port
     proc = spawn_cli("--db", str(db), "serve", "--host", "0.0.0.0", "--port", str(port))
-    try:
-        import httpx
+    import httpx
 
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/stories", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/stories", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    err = interrupt(proc)
     text = " ".join(err.decode().split())
     assert "warning: serving on 0.0.0.0" in text and "refused (no web.token is set)" in text
 
